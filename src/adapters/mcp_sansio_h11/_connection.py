@@ -1,0 +1,180 @@
+"""One HTTP/1.1 connection, parsed by h11: requests in, the driver's answers out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import anyio
+import h11
+from anyio.abc import ByteStream
+
+from mcp_sansio import HttpRequest, SendResponse
+
+from ._driver import ClientGone, Driver
+
+__all__ = ["Timeouts", "H11Connection"]
+
+log = logging.getLogger("mcp_sansio.h11")
+_READ_SIZE = 65536
+_NOT_FOUND = SendResponse(404, (("content-type", "text/plain"),), b"Not Found\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Deadlines against slow or idle clients, in seconds.
+
+    Attributes:
+        header: From the first byte of a request to the end of its head.
+        body: For reading a whole request body.
+        idle: How long a kept-alive connection may wait for its next request.
+    """
+
+    header: float = 10.0
+    body: float = 30.0
+    idle: float = 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("header", "body", "idle"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"Timeouts.{name} must be positive")
+
+
+class H11Connection:
+    """Serves the requests of one client connection, in order (pipelining included)."""
+
+    def __init__(self, stream: ByteStream, driver: Driver, path: str, timeouts: Timeouts) -> None:
+        config = driver.server.config
+        self._stream = stream
+        self._driver = driver
+        self._path = path
+        self._timeouts = timeouts
+        self._max_body = config.max_body_size
+        self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_size)
+        self._eof = anyio.Event()
+
+    async def run(self) -> None:
+        """Serve requests until the client or a protocol error closes the connection."""
+        try:
+            while await self._serve_one():
+                self._conn.start_next_cycle()
+        except (ClientGone, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError, h11.LocalProtocolError):
+            pass  # the client went away; nothing to answer
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._stream.aclose()
+
+    async def _serve_one(self) -> bool:
+        """Serve one request; True if the connection can carry another."""
+        try:
+            first = self._timeouts.idle if self._conn.their_state is h11.IDLE else self._timeouts.header
+            with anyio.fail_after(first):
+                event = await self._next_event()
+            if isinstance(event, h11.ConnectionClosed):
+                return False
+            assert isinstance(event, h11.Request)
+            request = HttpRequest.build(event.method, event.target, event.headers)
+            if request.target.split("?", 1)[0] != self._path:
+                await self.send_response(_NOT_FOUND)
+                return await self._finish()
+            early = self._driver.server.check_head(request)
+            if early is not None:
+                await self.send_response(early)
+                return await self._finish()
+            body = await self._read_body()
+            if body is None:
+                await self.send_response(self._driver.server.body_too_large())
+                return False
+            await self._driver.handle(request, body, self)
+            return await self._finish()
+        except h11.RemoteProtocolError as exc:
+            await self._refuse(exc.error_status_hint, str(exc))
+            return False
+        except TimeoutError:
+            if self._conn.our_state is h11.SEND_RESPONSE and self._conn.their_state is not h11.IDLE:
+                await self._refuse(408, "Request Timeout")
+            return False
+
+    async def _finish(self) -> bool:
+        # Reusable only if both sides completed the exchange cleanly.
+        return self._conn.our_state is h11.DONE and self._conn.their_state is h11.DONE
+
+    async def _refuse(self, status: int, reason: str) -> None:
+        if self._conn.our_state is not h11.SEND_RESPONSE:
+            return
+        try:
+            await self.send_response(SendResponse(status, (("connection", "close"),), f"{reason}\n".encode()))
+        except (ClientGone, h11.LocalProtocolError):
+            pass
+
+    async def _next_event(self) -> h11.Event | type[h11.PAUSED]:
+        while True:
+            event = self._conn.next_event()
+            if event is not h11.NEED_DATA:
+                return event  # type: ignore[return-value]  # h11 types NEED_DATA and PAUSED as classes
+            await self._receive()
+
+    async def _receive(self) -> None:
+        try:
+            data = await self._stream.receive(_READ_SIZE)
+        except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError):
+            data = b""
+        if not data:
+            self._eof.set()
+        self._conn.receive_data(data)
+
+    async def _read_body(self) -> bytes | None:
+        if self._conn.client_is_waiting_for_100_continue:
+            await self._send(h11.InformationalResponse(status_code=100, headers=[]))
+        parts: list[bytes] = []
+        size = 0
+        with anyio.fail_after(self._timeouts.body):
+            while True:
+                event = await self._next_event()
+                if isinstance(event, h11.EndOfMessage):
+                    return b"".join(parts)
+                if isinstance(event, h11.ConnectionClosed):
+                    raise ClientGone
+                assert isinstance(event, h11.Data)
+                size += len(event.data)
+                if size > self._max_body:
+                    return None
+                parts.append(bytes(event.data))
+
+    # -- Responder -------------------------------------------------------------
+
+    async def _send(self, *events: h11.Event) -> None:
+        data = b"".join(self._conn.send(e) or b"" for e in events)
+        try:
+            await self._stream.send(data)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError, OSError) as exc:
+            raise ClientGone from exc
+
+    async def send_response(self, response: SendResponse) -> None:
+        """Send a complete response."""
+        headers = [*response.headers, ("content-length", str(len(response.body)))]
+        events: list[h11.Event] = [h11.Response(status_code=response.status, headers=headers)]
+        if response.body:
+            events.append(h11.Data(data=response.body))
+        events.append(h11.EndOfMessage())
+        await self._send(*events)
+
+    async def start_stream(self, headers: Sequence[tuple[str, str]]) -> None:
+        """Send the SSE response head (the body is chunked)."""
+        await self._send(h11.Response(status_code=200, headers=list(headers)))
+
+    async def write(self, data: bytes) -> None:
+        """Send part of a streamed body."""
+        await self._send(h11.Data(data=data))
+
+    async def end_stream(self) -> None:
+        """End a streamed body."""
+        await self._send(h11.EndOfMessage())
+
+    async def wait_disconnected(self) -> None:
+        """Read (and keep, for h11) whatever the client sends until it closes."""
+        while not self._eof.is_set():
+            if len(self._conn.trailing_data[0]) > self._max_body:
+                await self._eof.wait()  # enough pipelined data buffered; stop reading
+            await self._receive()

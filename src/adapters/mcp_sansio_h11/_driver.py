@@ -1,0 +1,338 @@
+"""The driver: carries out the core's outputs, runs handlers, executes store commands.
+
+Shared by every adapter. It decides nothing the core decides: it runs plans
+against the store, spawns handlers, feeds what they do back to the exchange,
+and moves the resulting events to the connections that read them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import anyio
+from anyio.abc import TaskGroup
+
+from mcp_sansio import (
+    CancelRequest,
+    ClientError,
+    DeliverResponse,
+    EndStream,
+    ErrorResponse,
+    Exchange,
+    HttpRequest,
+    MemoryStore,
+    Output,
+    Plan,
+    RemoteProtocolError,
+    RequestId,
+    Response,
+    ResumeStream,
+    RunHandler,
+    SendEvent,
+    SendResponse,
+    Server,
+    SessionClosed,
+    StartStream,
+    run_plan,
+)
+from mcp_sansio._errors import REQUEST_CANCELLED
+from mcp_sansio._events import Call
+from mcp_sansio._jsonrpc import id_key
+from mcp_sansio._sse import frame_comment
+
+from ._hub import Hub, Reader
+
+__all__ = ["Driver", "Responder", "ClientGone"]
+
+log = logging.getLogger("mcp_sansio")
+T = TypeVar("T")
+
+
+class ClientGone(Exception):
+    """The client's connection went away while we were writing to it."""
+
+
+class Responder(Protocol):
+    """How the driver answers on one HTTP connection; each adapter implements it."""
+
+    async def send_response(self, response: SendResponse) -> None:
+        """Send a complete response."""
+
+    async def start_stream(self, headers: Sequence[tuple[str, str]]) -> None:
+        """Send 200 and SSE headers; the body follows with :meth:`write`."""
+
+    async def write(self, data: bytes) -> None:
+        """Send part of the body; raises :class:`ClientGone` if the client left."""
+
+    async def end_stream(self) -> None:
+        """End the body."""
+
+    async def wait_disconnected(self) -> None:
+        """Return once the client has closed its side of the connection."""
+
+
+@dataclass(eq=False)
+class Sink:
+    """Where one request's answer goes: a complete response, or a stream to pump."""
+
+    ready: anyio.Event = field(default_factory=anyio.Event)
+    response: SendResponse | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    reader: Reader | None = None
+    priming: bytes | None = None
+    replay: list[tuple[int, bytes]] = field(default_factory=list)
+    replay_final: bool = False
+
+
+@dataclass(eq=False)
+class _Waiter:
+    event: anyio.Event = field(default_factory=anyio.Event)
+    message: Response | ErrorResponse | None = None
+
+
+class Driver:
+    """Runs one core :class:`Server` with a store, inside a task group that outlives connections.
+
+    Args:
+        server: The core.
+        store: Where sessions and event logs live.
+        task_group: Where handlers run (they outlive the connection that started them).
+        keepalive: Seconds of silence after which an SSE stream gets a comment.
+    """
+
+    def __init__(self, server: Server, store: MemoryStore, task_group: TaskGroup, *, keepalive: float = 15.0) -> None:
+        self.server = server
+        self.store = store
+        self.task_group = task_group
+        self.keepalive = keepalive
+        self.hub = Hub(server.config.max_queue_events)
+        self._running: dict[tuple[str, str], anyio.CancelScope] = {}
+        self._waiters: dict[tuple[str, str], _Waiter] = {}
+        self.closing = False
+
+    def run(self, plan: Plan[T]) -> T:
+        """Execute a plan's store commands and return its result."""
+        return run_plan(plan, self.store)
+
+    async def handle(self, request: HttpRequest, body: bytes, responder: Responder) -> None:
+        """Serve one whole HTTP request on ``responder``."""
+        sink = Sink()
+        await self.carry_out(self.run(self.server.receive(request, body)), sink)
+        if not sink.ready.is_set():
+            # A JSON answer will come from a handler; a vanished client does not cancel it.
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_cancel_when_disconnected, responder, tg.cancel_scope)
+                await sink.ready.wait()
+                tg.cancel_scope.cancel()
+            if not sink.ready.is_set():
+                return
+        if sink.response is not None:
+            await responder.send_response(sink.response)
+        elif sink.reader is not None:
+            await self._pump(sink, sink.reader, responder)
+
+    async def _pump(self, sink: Sink, reader: Reader, responder: Responder) -> None:
+        session_id, stream = reader.key
+        try:
+            await responder.start_stream(sink.headers)
+            first = b"".join([sink.priming or b"", *(data for _, data in sink.replay)])
+            if sink.replay:
+                reader.delivered = max(reader.delivered, sink.replay[-1][0])
+            if sink.replay_final:
+                reader.end(reader.delivered)
+            if first:
+                await responder.write(first)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_cancel_when_disconnected, responder, tg.cancel_scope)
+                await self._pump_live(reader, responder)
+                tg.cancel_scope.cancel()
+            if reader.finished:
+                await responder.end_stream()
+        except ClientGone:
+            pass
+        finally:
+            reader.close()
+            if session_id is not None:
+                self.server.stream_detached(session_id, stream, reader.delivered)
+
+    async def _pump_live(self, reader: Reader, responder: Responder) -> None:
+        while not self.closing:
+            with anyio.move_on_after(self.keepalive) as idle:
+                batch = await reader.take()
+            if idle.cancelled_caught:
+                await responder.write(frame_comment("keep-alive"))
+                continue
+            if not batch:
+                return
+            await responder.write(b"".join(data for _, data in batch))
+
+    async def carry_out(self, outputs: list[Output], sink: Sink) -> None:
+        """Do what the core said, in order."""
+        for output in outputs:
+            if isinstance(output, SendEvent):
+                await self.hub.publish(output.session_id, output.stream, output.seq, output.data)
+            elif isinstance(output, SendResponse):
+                sink.response = output
+                sink.ready.set()
+            elif isinstance(output, RunHandler):
+                self.task_group.start_soon(self._run_handler, output.call, output.exchange, sink)
+            elif isinstance(output, StartStream):
+                sink.reader = self.hub.join(output.session_id, output.stream)
+                sink.headers, sink.priming = output.headers, output.priming
+                sink.ready.set()
+            elif isinstance(output, EndStream):
+                self.hub.end(output.session_id, output.stream, output.last_seq)
+            elif isinstance(output, ResumeStream):
+                sink.reader = self.hub.join(output.session_id, output.stream, output.after)
+                events, sink.replay_final = self.run(self.server.replay(output.session_id, output.stream, output.after))
+                sink.replay = [(e.seq, e.data) for e in events if isinstance(e, SendEvent)]
+                sink.headers, sink.priming = output.headers, output.priming
+                sink.ready.set()
+            elif isinstance(output, DeliverResponse):
+                waiter = self._waiters.get((output.session_id, id_key(output.request_id)))
+                if waiter is not None:
+                    waiter.message = output.message
+                    waiter.event.set()
+            elif isinstance(output, CancelRequest):
+                scope = self._running.get((output.session_id, id_key(output.request_id)))
+                if scope is not None:
+                    scope.cancel()
+            elif isinstance(output, SessionClosed):
+                self._close_session(output.session_id)
+
+    def _close_session(self, session_id: str) -> None:
+        for (sid, _), scope in list(self._running.items()):
+            if sid == session_id:
+                scope.cancel()
+        self.hub.close_session(session_id)
+
+    async def _run_handler(self, call: Call, exchange: Exchange, sink: Sink) -> None:
+        key = (exchange.session_id, id_key(call.request_id))
+        outputs: list[Output] = []
+        try:
+            with anyio.CancelScope() as scope:
+                self._running[key] = scope
+                outputs = await self._invoke(call, exchange, sink)
+            if scope.cancelled_caught:
+                cancelled = RemoteProtocolError("Request cancelled", code=REQUEST_CANCELLED)
+                outputs = self.run(exchange.fail(call, cancelled))
+            await self.carry_out(outputs, sink)
+        except Exception:  # a bug in the embedding code must not take the server down
+            log.exception("handler for request %r failed unrecoverably", call.request_id)
+        finally:
+            self._running.pop(key, None)
+
+    async def _invoke(self, call: Call, exchange: Exchange, sink: Sink) -> list[Output]:
+        kwargs = dict(call.kwargs)
+        if call.context_param is not None:
+            kwargs[call.context_param] = HandlerContext(self, call, exchange, sink)
+        try:
+            if call.streaming:
+                async with aclosing(call.fn(**kwargs)) as chunks:
+                    async for chunk in chunks:
+                        await self.carry_out(self.run(exchange.chunk(call, chunk)), sink)
+                return self.run(exchange.complete(call, None))
+            value = call.fn(**kwargs)
+            if inspect.isawaitable(value):
+                value = await value
+            return self.run(exchange.complete(call, value))
+        except Exception as exc:
+            if exchange.is_open(call.request_id):
+                return self.run(exchange.fail(call, exc))
+            raise
+
+    async def wait_response(self, session_id: str, outgoing: str, outputs: list[Output], sink: Sink) -> dict[str, Any]:
+        """Carry out the outputs of a server-to-client request and wait for the client's answer."""
+        waiter = _Waiter()
+        self._waiters[(session_id, id_key(outgoing))] = waiter
+        try:
+            await self.carry_out(outputs, sink)
+            await waiter.event.wait()
+        finally:
+            self._waiters.pop((session_id, id_key(outgoing)), None)
+        message = waiter.message
+        if isinstance(message, ErrorResponse):
+            raise ClientError(message.code, message.message, message.data)
+        assert isinstance(message, Response)
+        return message.result
+
+    async def notify_session(self, session_id: str, method: str, params: dict[str, Any] | None = None) -> None:
+        """Send a notification on a session's GET stream (kept in its log until read)."""
+        await self.carry_out(self.run(self.server.notify_session(session_id, method, params)), Sink())
+
+    async def expire_sessions(self) -> None:
+        """Drop idle sessions and stop their handlers."""
+        await self.carry_out(self.run(self.server.expire()), Sink())
+
+    def shutdown(self) -> None:
+        """Stop every stream pump (they send a final comment) and every handler."""
+        self.closing = True
+        for scope in list(self._running.values()):
+            scope.cancel()
+        for readers in list(self.hub._readers.values()):
+            for reader in readers:
+                reader.wake()
+
+
+async def _cancel_when_disconnected(responder: Responder, scope: anyio.CancelScope) -> None:
+    await responder.wait_disconnected()
+    scope.cancel()
+
+
+class HandlerContext:
+    """The :class:`mcp_sansio.Context` a handler receives."""
+
+    def __init__(self, driver: Driver, call: Call, exchange: Exchange, sink: Sink) -> None:
+        self._driver, self._call, self._exchange, self._sink = driver, call, exchange, sink
+
+    @property
+    def request_id(self) -> RequestId:
+        """The JSON-RPC id of the request being served."""
+        return self._call.request_id
+
+    @property
+    def session_id(self) -> str | None:
+        """The session's id."""
+        return self._exchange.session_id
+
+    @property
+    def protocol_version(self) -> str:
+        """The protocol version of the session."""
+        return self._exchange.session.protocol_version
+
+    async def _emit(self, plan: Plan[list[Output]]) -> None:
+        await self._driver.carry_out(self._driver.run(plan), self._sink)
+
+    async def log(self, level: str, data: Any, logger: str | None = None) -> None:
+        """Send ``notifications/message`` if the client's level lets it through."""
+        await self._emit(self._exchange.log(self._call.request_id, level, data, logger))
+
+    async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        """Send ``notifications/progress`` (only if the client asked with a progressToken)."""
+        await self._emit(self._exchange.progress(self._call, progress, total, message))
+
+    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
+        """Send any notification related to this request."""
+        await self._emit(self._exchange.notify(self._call.request_id, method, params))
+
+    async def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send a request to the client and wait for its result."""
+        outgoing, outputs = self._driver.run(self._exchange.server_request(self._call.request_id, method, params))
+        return await self._driver.wait_response(self._exchange.session_id, outgoing, outputs, self._sink)
+
+    async def elicit(self, message: str, requested_schema: dict[str, Any]) -> dict[str, Any]:
+        """Ask the user for structured input (``elicitation/create``, form mode)."""
+        return await self.request("elicitation/create", {"message": message, "requestedSchema": requested_schema})
+
+    async def sample(self, messages: list[dict[str, Any]], max_tokens: int, **params: Any) -> dict[str, Any]:
+        """Ask the client's model for a completion (``sampling/createMessage``)."""
+        return await self.request("sampling/createMessage", {"messages": messages, "maxTokens": max_tokens, **params})
+
+    async def list_roots(self) -> dict[str, Any]:
+        """Ask the client for its roots (``roots/list``)."""
+        return await self.request("roots/list")

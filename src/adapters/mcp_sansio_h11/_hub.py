@@ -1,0 +1,114 @@
+"""Live delivery of stream events to the connections reading them (this process only).
+
+Every event is in the stream's log before it reaches the hub, so the hub only
+has to get it to a reader that is connected now. A reader's queue is bounded:
+when it is full the producer waits (backpressure), unless the reader leaves.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import anyio
+
+__all__ = ["Hub", "Reader"]
+
+Key = tuple[str | None, str]
+
+
+class Reader:
+    """One connection's view of one stream: a bounded queue of (seq, frame) pairs."""
+
+    def __init__(self, hub: Hub, key: Key, limit: int, delivered: int) -> None:
+        self._hub = hub
+        self.key = key
+        self.limit = limit
+        self.delivered = delivered
+        self.end_seq: int | None = None
+        self.closed = False
+        self._queue: deque[tuple[int, bytes]] = deque()
+        self._readable = anyio.Event()
+        self._writable = anyio.Event()
+
+    async def put(self, seq: int, data: bytes) -> None:
+        """Queue an event, waiting while the queue is full and the reader is still here."""
+        while len(self._queue) >= self.limit and not self.closed:
+            self._writable = anyio.Event()
+            await self._writable.wait()
+        if self.closed:
+            return
+        self._queue.append((seq, data))
+        self._readable.set()
+
+    def end(self, last_seq: int) -> None:
+        """The stream finishes with event ``last_seq``."""
+        self.end_seq = last_seq
+        self._readable.set()
+
+    @property
+    def finished(self) -> bool:
+        """Whether every event up to the stream's end has been taken."""
+        return self.end_seq is not None and self.delivered >= self.end_seq and not self._queue
+
+    async def take(self) -> list[tuple[int, bytes]]:
+        """Wait for events not delivered yet; an empty list means the stream has finished."""
+        while True:
+            batch = [(seq, data) for seq, data in self._queue if seq > self.delivered]
+            self._queue.clear()
+            self._writable.set()
+            if batch:
+                self.delivered = batch[-1][0]
+                return batch
+            if self.finished or self.closed:
+                return []
+            self._readable = anyio.Event()
+            await self._readable.wait()
+
+    def wake(self) -> None:
+        """Interrupt a pending :meth:`take` (for keep-alives and shutdown)."""
+        self._readable.set()
+
+    def close(self) -> None:
+        """The connection is gone: release waiting producers and leave the hub."""
+        self.closed = True
+        self._writable.set()
+        self._readable.set()
+        self._hub.leave(self)
+
+
+class Hub:
+    """Readers by (session, stream)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._readers: dict[Key, list[Reader]] = {}
+
+    def join(self, session_id: str | None, stream: str, delivered: int = -1) -> Reader:
+        """Start reading ``stream``; events up to ``delivered`` will be skipped."""
+        reader = Reader(self, (session_id, stream), self.limit, delivered)
+        self._readers.setdefault(reader.key, []).append(reader)
+        return reader
+
+    def leave(self, reader: Reader) -> None:
+        """Stop delivering to ``reader``."""
+        readers = self._readers.get(reader.key)
+        if readers is not None and reader in readers:
+            readers.remove(reader)
+            if not readers:
+                del self._readers[reader.key]
+
+    async def publish(self, session_id: str | None, stream: str, seq: int, data: bytes) -> None:
+        """Deliver an event to the stream's current readers."""
+        for reader in list(self._readers.get((session_id, stream), ())):
+            await reader.put(seq, data)
+
+    def end(self, session_id: str | None, stream: str, last_seq: int) -> None:
+        """Tell the stream's readers it ends at ``last_seq``."""
+        for reader in self._readers.get((session_id, stream), ()):
+            reader.end(last_seq)
+
+    def close_session(self, session_id: str) -> None:
+        """Close every reader of the session's streams."""
+        for key in [k for k in self._readers if k[0] == session_id]:
+            for reader in list(self._readers.get(key, ())):
+                reader.close()

@@ -1,0 +1,65 @@
+"""The ``mcp-sansio`` command: ``mcp-sansio serve TARGET [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from mcp_sansio import App, Server
+
+from ._serve import serve
+
+__all__ = ["main", "load_target"]
+
+
+def load_target(target: str) -> App | Server:
+    """Import ``package.module:attr`` or ``path/to/file.py:attr`` and return the App or Server it names."""
+    module_part, sep, attr = target.rpartition(":")
+    if not sep or not module_part or not attr:
+        raise SystemExit(f"error: TARGET must look like module:attr or file.py:attr, got {target!r}")
+    module: Any
+    if module_part.endswith(".py") or "/" in module_part:
+        path = Path(module_part).resolve()
+        if not path.is_file():
+            raise SystemExit(f"error: no such file: {module_part}")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module
+        spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(module_part)
+    try:
+        value = getattr(module, attr)
+    except AttributeError:
+        raise SystemExit(f"error: {module_part} has no attribute {attr!r}") from None
+    if not isinstance(value, (App, Server)):
+        raise SystemExit(f"error: {target} is a {type(value).__name__}, not an mcp_sansio App or Server")
+    return value
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    parser = argparse.ArgumentParser(prog="mcp-sansio", description="Serve MCP over Streamable HTTP.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("serve", help="serve an App or Server over HTTP/1.1 (h11)")
+    run.add_argument("target", help="package.module:attr or path/to/file.py:attr")
+    run.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=8000, help="port to bind (default 8000; 0 picks one)")
+    run.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio", help="event loop (default asyncio)")
+    run.add_argument("--uvloop", action="store_true", help="use uvloop with the asyncio backend")
+    run.add_argument("--path", default="/mcp", help="endpoint path (default /mcp)")
+    run.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    target = load_target(args.target)
+    serve(target, host=args.host, port=args.port, path=args.path, backend=args.backend, uvloop=args.uvloop)
+
+
+if __name__ == "__main__":
+    main()

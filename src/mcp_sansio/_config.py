@@ -1,0 +1,81 @@
+"""The core's configuration: every limit in one validated, immutable object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Config"]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Limits and policies of a server built on the core.
+
+    Attributes:
+        max_body_size: Largest request body accepted, in bytes (413 beyond).
+        max_header_count: Most request headers accepted (431 beyond).
+        max_header_size: Largest total size of the request headers in bytes (431 beyond).
+        max_in_flight: Most concurrent requests one session may have running (429 beyond).
+        max_events_per_stream: Events kept per stream for replay; older ones are evicted.
+        max_event_age: Seconds an event is kept for replay.
+        max_queue_events: Events buffered for one connected SSE reader before the
+            producer is paused (backpressure).
+        max_sessions: Most live sessions (503 beyond).
+        session_idle_timeout: Seconds after which an idle session expires.
+        allowed_origins: Origins accepted besides loopback ones (``Origin`` header).
+        allowed_hosts: Host names accepted besides loopback ones (``Host`` header).
+            Leave empty to skip the Host check, which is what a server bound
+            to a public interface behind its own allow-list wants.
+        validate_loopback: Check Origin/Host against loopback names (DNS-rebinding
+            protection); the bundled server enables it when bound to loopback.
+        sse_retry_ms: ``retry:`` advice sent on priming events (2025-11-25 clients).
+        sse_close_after_events: Close a POST stream after this many events (stream
+            polling, SEP-1699) so the client resumes with GET; None keeps it open.
+        single_get_stream: Refuse (409) a second concurrent GET stream per session.
+        page_size: Items per page of list results.
+        server_name: ``serverInfo.name`` reported in ``initialize``.
+        server_version: ``serverInfo.version``.
+        instructions: Optional instructions reported in ``initialize``.
+    """
+
+    max_body_size: int = 4 * 1024 * 1024
+    max_header_count: int = 100
+    max_header_size: int = 16 * 1024
+    max_in_flight: int = 64
+    max_events_per_stream: int = 10_000
+    max_event_age: float = 3600.0
+    max_queue_events: int = 256
+    max_sessions: int = 10_000
+    session_idle_timeout: float = 3600.0
+    allowed_origins: frozenset[str] = field(default_factory=frozenset)
+    allowed_hosts: frozenset[str] = field(default_factory=frozenset)
+    validate_loopback: bool = True
+    sse_retry_ms: int = 1000
+    sse_close_after_events: int | None = None
+    single_get_stream: bool = True
+    page_size: int = 100
+    server_name: str = "mcp-sansio"
+    server_version: str = "0.1.0"
+    instructions: str | None = None
+
+    def __post_init__(self) -> None:
+        positive = {
+            "max_body_size": self.max_body_size,
+            "max_header_count": self.max_header_count,
+            "max_header_size": self.max_header_size,
+            "max_in_flight": self.max_in_flight,
+            "max_events_per_stream": self.max_events_per_stream,
+            "max_event_age": self.max_event_age,
+            "max_queue_events": self.max_queue_events,
+            "max_sessions": self.max_sessions,
+            "session_idle_timeout": self.session_idle_timeout,
+            "sse_retry_ms": self.sse_retry_ms,
+            "page_size": self.page_size,
+        }
+        for name, value in positive.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"Config.{name} must be a positive number, got {value!r}")
+        if self.sse_close_after_events is not None and self.sse_close_after_events < 1:
+            raise ValueError("Config.sse_close_after_events must be None or at least 1")
+        object.__setattr__(self, "allowed_origins", frozenset(self.allowed_origins))
+        object.__setattr__(self, "allowed_hosts", frozenset(h.lower() for h in self.allowed_hosts))

@@ -1,0 +1,60 @@
+"""What a handler can do while it runs: the interface adapters implement.
+
+A handler asks for it by annotating a parameter with :class:`Context`. The
+core only describes the interface; the adapter's driver supplies the object,
+and every message it sends is framed, routed and numbered by the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, Protocol
+
+from ._jsonrpc import RequestId
+
+__all__ = ["Context"]
+
+
+class Context(Protocol):
+    """The running request, as seen by a tool, resource, prompt or completion handler."""
+
+    @property
+    def request_id(self) -> RequestId:
+        """The JSON-RPC id of the request being served."""
+
+    @property
+    def session_id(self) -> str | None:
+        """The session's id (None in the stateless revision)."""
+
+    @property
+    def protocol_version(self) -> str:
+        """The protocol version the request is served under."""
+
+    def log(self, level: str, data: Any, logger: str | None = None) -> Awaitable[None]:
+        """Send ``notifications/message`` if ``level`` passes the client's filter."""
+
+    def report_progress(
+        self, progress: float, total: float | None = None, message: str | None = None
+    ) -> Awaitable[None]:
+        """Send ``notifications/progress`` (only if the client asked with a progressToken)."""
+
+    def notify(self, method: str, params: dict[str, Any] | None = None) -> Awaitable[None]:
+        """Send any notification related to this request."""
+
+    def request(self, method: str, params: dict[str, Any] | None = None) -> Awaitable[dict[str, Any]]:
+        """Send a request to the client and wait for its result.
+
+        Raises:
+            ClientError: the client answered with a JSON-RPC error.
+        """
+
+    def elicit(self, message: str, requested_schema: dict[str, Any]) -> Awaitable[dict[str, Any]]:
+        """Ask the user for structured input (``elicitation/create``, form mode)."""
+
+    def sample(
+        self, messages: list[dict[str, Any]], max_tokens: int, **params: Any
+    ) -> Awaitable[dict[str, Any]]:
+        """Ask the client's model for a completion (``sampling/createMessage``)."""
+
+    def list_roots(self) -> Awaitable[dict[str, Any]]:
+        """Ask the client for its roots (``roots/list``)."""

@@ -1,0 +1,159 @@
+"""What the core tells an adapter to do.
+
+Inputs are method calls on :class:`~mcp_sansio.Server` (a request head, a body,
+a handler's result, a disconnect); outputs are these frozen values, named for
+the action they ask for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from ._jsonrpc import ErrorResponse, RequestId, Response
+
+__all__ = [
+    "Header",
+    "SendResponse",
+    "StartStream",
+    "SendEvent",
+    "EndStream",
+    "RunHandler",
+    "ResumeStream",
+    "DeliverResponse",
+    "CancelRequest",
+    "SessionClosed",
+    "Output",
+    "Call",
+]
+
+Header = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SendResponse:
+    """Send this complete response on the connection that made the request."""
+
+    status: int
+    headers: tuple[Header, ...] = ()
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class StartStream:
+    """Send SSE response headers on the connection that made the request, then
+    deliver the events of ``stream`` (see :class:`SendEvent`) on it.
+
+    ``priming``, when set, is a priming event (2025-11-25) to send right after
+    the headers, to this connection only.
+    """
+
+    session_id: str | None
+    stream: str
+    headers: tuple[Header, ...]
+    priming: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendEvent:
+    """Deliver ``data`` (one framed SSE event) to whoever reads ``stream`` now.
+
+    ``seq`` orders events within the stream; 0 is a priming event, meaningful
+    only to the connection that is starting the stream.
+    """
+
+    session_id: str | None
+    stream: str
+    seq: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EndStream:
+    """``stream`` is complete: readers end their response once they have delivered ``last_seq``."""
+
+    session_id: str | None
+    stream: str
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeStream:
+    """Start an SSE response replaying ``stream`` after ``after``.
+
+    The adapter first subscribes to the stream's live events, then runs
+    :meth:`Server.replay` and delivers its events, then the live ones it has
+    not delivered yet (by ``seq``), so nothing is lost or repeated.
+    """
+
+    session_id: str
+    stream: str
+    after: int
+    headers: tuple[Header, ...]
+    priming: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One user handler invocation the adapter must run.
+
+    Attributes:
+        request_id: The JSON-RPC id of the request it serves.
+        kind: ``tool``, ``resource``, ``prompt`` or ``completion``.
+        fn: The function to call (a coroutine function or an async generator function).
+        kwargs: The keyword arguments to call it with (the context excluded).
+        context_param: The name of the parameter that wants the Context, if any.
+        streaming: Whether ``fn`` is an async generator (a streaming tool).
+        progress_token: The client's progress token, if it sent one.
+        name: The tool, prompt or resource URI being served (for messages).
+        convert: Turns the handler's return value into the MCP result object.
+    """
+
+    request_id: RequestId
+    kind: str
+    fn: Any
+    kwargs: dict[str, Any]
+    context_param: str | None = None
+    streaming: bool = False
+    progress_token: str | int | None = None
+    name: str = ""
+    convert: Callable[[Any], dict[str, Any]] = field(default=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RunHandler:
+    """Run ``call`` and report back through the exchange's methods."""
+
+    call: Call
+    exchange: Any = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverResponse:
+    """The client answered server-to-client request ``request_id``: wake its waiter."""
+
+    session_id: str
+    request_id: RequestId
+    message: Response | ErrorResponse
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequest:
+    """The client cancelled request ``request_id``: stop its handler (closing a generator)."""
+
+    session_id: str
+    request_id: RequestId
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClosed:
+    """The session ended (DELETE or idle): stop its handlers and close its streams."""
+
+    session_id: str
+
+
+Output = Union[
+    SendResponse, StartStream, SendEvent, EndStream, ResumeStream, RunHandler, DeliverResponse, CancelRequest, SessionClosed
+]

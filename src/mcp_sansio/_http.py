@@ -1,0 +1,180 @@
+"""HTTP-level types and header rules of the Streamable HTTP transport.
+
+Everything here is a pure function of the request head: the adapters call the
+core, which calls these, so each rule is decided in exactly one place.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
+
+from ._config import Config
+from ._errors import RemoteProtocolError
+
+__all__ = ["HttpRequest", "HttpResponse", "Headers", "accepts", "check_origin_and_host"]
+
+Header = tuple[str, str]
+ALLOWED_METHODS: Final = "GET, POST, DELETE"
+
+
+class Headers:
+    """Case-insensitive, read-only view of request headers (names lower-cased)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[str | bytes, str | bytes]]) -> None:
+        self._items: tuple[Header, ...] = tuple(
+            (_text(name).lower(), _text(value).strip()) for name, value in items
+        )
+
+    def get(self, name: str) -> str | None:
+        """The value of ``name`` (several occurrences joined with ``, ``), or None."""
+        values = self.get_all(name)
+        return ", ".join(values) if values else None
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of ``name``, in order."""
+        return [v for k, v in self._items if k == name]
+
+    def only(self, name: str) -> str | None:
+        """The single value of ``name``; a repeated header is a client error."""
+        values = self.get_all(name)
+        if len(values) > 1:
+            raise RemoteProtocolError(f"Bad Request: header {name} appears {len(values)} times")
+        return values[0] if values else None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Header]:
+        return iter(self._items)
+
+    def size(self) -> int:
+        """Bytes the headers take on the wire, roughly (name, value, separators)."""
+        return sum(len(k) + len(v) + 4 for k, v in self._items)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """The head of an HTTP request, as an adapter hands it to the core.
+
+    Attributes:
+        method: The HTTP method, upper case.
+        target: The request target (path and query).
+        headers: The request headers.
+    """
+
+    method: str
+    target: str
+    headers: Headers
+
+    @classmethod
+    def build(
+        cls, method: str | bytes, target: str | bytes, headers: Iterable[tuple[str | bytes, str | bytes]]
+    ) -> HttpRequest:
+        """Build a request from raw (possibly bytes) parts, as h11 or ASGI give them."""
+        return cls(_text(method).upper(), _text(target), Headers(headers))
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """A complete HTTP response: status, headers and the whole body."""
+
+    status: int
+    headers: tuple[Header, ...] = ()
+    body: bytes = b""
+
+
+def _media_ranges(accept: str) -> list[tuple[str, float]]:
+    ranges: list[tuple[str, float]] = []
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media:
+            ranges.append((media.lower(), quality))
+    return ranges
+
+
+def accepts(accept: str | None, media_type: str) -> bool:
+    """Whether an ``Accept`` header admits ``media_type`` (wildcards count, q=0 refuses)."""
+    if accept is None:
+        return False
+    major = media_type.split("/")[0]
+    best: tuple[int, float] | None = None
+    for media, quality in _media_ranges(accept):
+        if media == media_type:
+            rank = 3
+        elif media == f"{major}/*":
+            rank = 2
+        elif media == "*/*":
+            rank = 1
+        else:
+            continue
+        if best is None or rank > best[0]:
+            best = (rank, quality)
+    return best is not None and best[1] > 0
+
+
+_LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.", "ip6-localhost"})
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _split_host(host_header: str) -> str:
+    # "[::1]:8000" -> "[::1]"; "example.com:80" -> "example.com"
+    if host_header.startswith("["):
+        return host_header.split("]")[0] + "]"
+    return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
+
+
+def check_origin_and_host(headers: Headers, config: Config) -> None:
+    """DNS-rebinding protection: refuse foreign Origin (403) and Host (421) values.
+
+    Raises:
+        RemoteProtocolError: 403 for an Origin that is not allowed, 421 for a
+            Host that is not allowed.
+    """
+    origin = headers.get("origin")
+    if origin is not None and origin not in config.allowed_origins:
+        host = urlsplit(origin).hostname if "://" in origin else None
+        if host is None or not (config.validate_loopback and _is_loopback(host)):
+            if config.validate_loopback or config.allowed_origins:
+                raise RemoteProtocolError(
+                    f"Forbidden: Origin {origin!r} is not allowed", error_status_hint=403
+                )
+    host_header = headers.get("host")
+    if not config.validate_loopback and not config.allowed_hosts:
+        return
+    if host_header is None:
+        raise RemoteProtocolError("Bad Request: missing Host header")
+    name = _split_host(host_header).lower()
+    if name in config.allowed_hosts or host_header.lower() in config.allowed_hosts:
+        return
+    if config.validate_loopback and _is_loopback(name):
+        return
+    raise RemoteProtocolError(
+        f"Misdirected Request: Host {host_header!r} is not allowed", error_status_hint=421
+    )

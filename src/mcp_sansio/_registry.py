@@ -1,0 +1,258 @@
+"""The application registry: tools, resources, templates, prompts and completions.
+
+A pure catalogue. It knows names, schemas and which function to call; the
+adapters do the calling. Decorators derive input schemas from type hints.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, get_type_hints
+
+from ._context import Context
+from ._schema import JSONSchema, parameters_schema
+from ._uritemplate import UriTemplate
+
+__all__ = ["App", "ToolDef", "ResourceDef", "TemplateDef", "PromptDef", "Handler"]
+
+Handler = Callable[..., Any]
+F = TypeVar("F", bound=Handler)
+
+
+def _context_param(fn: Handler) -> str | None:
+    try:
+        hints = get_type_hints(fn)
+    except Exception:  # unresolvable annotations: no context parameter can be recognised
+        return None
+    return next((name for name, hint in hints.items() if hint is Context), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDef:
+    """A registered tool."""
+
+    name: str
+    fn: Handler
+    input_schema: JSONSchema
+    description: str | None = None
+    title: str | None = None
+    output_schema: JSONSchema | None = None
+    annotations: dict[str, Any] | None = None
+    context_param: str | None = None
+    streaming: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        """The entry of this tool in ``tools/list``."""
+        out: dict[str, Any] = {"name": self.name, "inputSchema": self.input_schema}
+        for key, value in (
+            ("title", self.title),
+            ("description", self.description),
+            ("outputSchema", self.output_schema),
+            ("annotations", self.annotations),
+        ):
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceDef:
+    """A registered resource with a fixed URI."""
+
+    uri: str
+    name: str
+    fn: Handler
+    description: str | None = None
+    mime_type: str | None = None
+    title: str | None = None
+    context_param: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """The entry of this resource in ``resources/list``."""
+        out: dict[str, Any] = {"uri": self.uri, "name": self.name}
+        for key, value in (("title", self.title), ("description", self.description), ("mimeType", self.mime_type)):
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateDef:
+    """A registered resource template (RFC 6570)."""
+
+    template: UriTemplate
+    name: str
+    fn: Handler
+    description: str | None = None
+    mime_type: str | None = None
+    title: str | None = None
+    context_param: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """The entry of this template in ``resources/templates/list``."""
+        out: dict[str, Any] = {"uriTemplate": self.template.text, "name": self.name}
+        for key, value in (("title", self.title), ("description", self.description), ("mimeType", self.mime_type)):
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class PromptDef:
+    """A registered prompt."""
+
+    name: str
+    fn: Handler
+    arguments: tuple[dict[str, Any], ...] = ()
+    description: str | None = None
+    title: str | None = None
+    context_param: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """The entry of this prompt in ``prompts/list``."""
+        out: dict[str, Any] = {"name": self.name, "arguments": list(self.arguments)}
+        for key, value in (("title", self.title), ("description", self.description)):
+            if value is not None:
+                out[key] = value
+        return out
+
+
+def _doc(fn: Handler) -> str | None:
+    doc = inspect.getdoc(fn)
+    return doc.strip() if doc else None
+
+
+@dataclass
+class App:
+    """A server's catalogue of tools, resources, templates, prompts and completions.
+
+    Example::
+
+        app = App("demo")
+
+        @app.tool()
+        async def add(a: int, b: int) -> str:
+            return str(a + b)
+    """
+
+    name: str = "mcp-sansio"
+    version: str = "0.1.0"
+    instructions: str | None = None
+    tools: dict[str, ToolDef] = field(default_factory=dict)
+    resources: dict[str, ResourceDef] = field(default_factory=dict)
+    templates: list[TemplateDef] = field(default_factory=list)
+    prompts: dict[str, PromptDef] = field(default_factory=dict)
+    completer: Handler | None = None
+
+    def tool(
+        self,
+        name: str | None = None,
+        *,
+        description: str | None = None,
+        title: str | None = None,
+        input_schema: JSONSchema | None = None,
+        output_schema: JSONSchema | None = None,
+        annotations: dict[str, Any] | None = None,
+    ) -> Callable[[F], F]:
+        """Register an async function (or async generator, for streaming) as a tool."""
+
+        def register(fn: F) -> F:
+            ctx = _context_param(fn)
+            schema = input_schema or parameters_schema(fn, frozenset({ctx} if ctx else ()))
+            tool_name = name or fn.__name__
+            if tool_name in self.tools:
+                raise ValueError(f"tool {tool_name!r} is already registered")
+            self.tools[tool_name] = ToolDef(
+                tool_name,
+                fn,
+                schema,
+                description or _doc(fn),
+                title,
+                output_schema,
+                annotations,
+                ctx,
+                inspect.isasyncgenfunction(fn),
+            )
+            return fn
+
+        return register
+
+    def resource(
+        self,
+        uri: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        title: str | None = None,
+    ) -> Callable[[F], F]:
+        """Register a function returning a resource's contents (str, bytes, or content dicts)."""
+
+        def register(fn: F) -> F:
+            if uri in self.resources:
+                raise ValueError(f"resource {uri!r} is already registered")
+            self.resources[uri] = ResourceDef(
+                uri, name or fn.__name__, fn, description or _doc(fn), mime_type, title, _context_param(fn)
+            )
+            return fn
+
+        return register
+
+    def resource_template(
+        self,
+        uri_template: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        title: str | None = None,
+    ) -> Callable[[F], F]:
+        """Register a function serving every URI that matches an RFC 6570 template."""
+
+        def register(fn: F) -> F:
+            template = UriTemplate.parse(uri_template)
+            self.templates.append(
+                TemplateDef(
+                    template, name or fn.__name__, fn, description or _doc(fn), mime_type, title, _context_param(fn)
+                )
+            )
+            return fn
+
+        return register
+
+    def prompt(
+        self, name: str | None = None, *, description: str | None = None, title: str | None = None
+    ) -> Callable[[F], F]:
+        """Register a function returning a prompt's messages; its parameters are the arguments."""
+
+        def register(fn: F) -> F:
+            ctx = _context_param(fn)
+            args = tuple(
+                {"name": p.name, "required": p.default is inspect.Parameter.empty}
+                for p in inspect.signature(fn).parameters.values()
+                if p.name != ctx
+            )
+            prompt_name = name or fn.__name__
+            self.prompts[prompt_name] = PromptDef(prompt_name, fn, args, description or _doc(fn), title, ctx)
+            return fn
+
+        return register
+
+    def completion(self) -> Callable[[F], F]:
+        """Register the ``completion/complete`` handler: ``fn(ref, argument, context) -> list[str]``."""
+
+        def register(fn: F) -> F:
+            self.completer = fn
+            return fn
+
+        return register
+
+    def find_template(self, uri: str) -> tuple[TemplateDef, dict[str, str]] | None:
+        """The first template matching ``uri`` and the variables it binds."""
+        for template in self.templates:
+            bound = template.template.match(uri)
+            if bound is not None:
+                return template, bound
+        return None

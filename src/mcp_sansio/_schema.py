@@ -1,0 +1,156 @@
+"""JSON Schema for handler parameters, derived from type hints.
+
+Covers the common cases (str, int, float, bool, lists, dicts, Optional,
+Literal, TypedDict, dataclasses, ``Annotated[T, "description"]``); anything
+else needs an explicit schema on the decorator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+__all__ = ["schema_for", "parameters_schema", "validate", "SchemaError"]
+
+JSONSchema = dict[str, Any]
+_SCALARS: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
+class SchemaError(TypeError):
+    """A type hint has no JSON Schema equivalent; pass an explicit schema instead."""
+
+
+def schema_for(hint: Any) -> JSONSchema:
+    """The JSON Schema describing values of type ``hint``."""
+    if hint in _SCALARS:
+        return {"type": _SCALARS[hint]}
+    if hint is Any or hint is object:
+        return {}
+    if hint is type(None) or hint is None:
+        return {"type": "null"}
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is typing.Annotated:
+        inner = schema_for(args[0])
+        doc = next((a for a in args[1:] if isinstance(a, str)), None)
+        return {**inner, "description": doc} if doc else inner
+    if origin is Literal:
+        return _literal(args)
+    if origin in (Union, types.UnionType):
+        return _union(args)
+    if origin in (list, tuple, set, frozenset) or hint in (list, tuple, set, frozenset):
+        out: JSONSchema = {"type": "array"}
+        if args and not (origin is tuple and len(args) != 2 and args[-1] is not Ellipsis):
+            out["items"] = schema_for(args[0])
+        return out
+    if origin is dict or hint is dict:
+        out = {"type": "object"}
+        if len(args) == 2:
+            out["additionalProperties"] = schema_for(args[1])
+        return out
+    if typing.is_typeddict(hint):
+        return _typeddict(hint)
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return _dataclass(hint)
+    raise SchemaError(f"no JSON Schema for type {hint!r}; pass input_schema= explicitly")
+
+
+def _literal(values: tuple[Any, ...]) -> JSONSchema:
+    out: JSONSchema = {"enum": list(values)}
+    kinds = {_SCALARS.get(type(v)) for v in values}
+    if len(kinds) == 1 and None not in kinds:
+        out["type"] = kinds.pop()
+    return out
+
+
+def _union(args: tuple[Any, ...]) -> JSONSchema:
+    options = [schema_for(a) for a in args]
+    return {"anyOf": options}
+
+
+def _typeddict(hint: Any) -> JSONSchema:
+    hints = get_type_hints(hint, include_extras=True)
+    required = sorted(getattr(hint, "__required_keys__", hints.keys()))
+    return {"type": "object", "properties": {k: schema_for(v) for k, v in hints.items()}, "required": required}
+
+
+def _dataclass(hint: type) -> JSONSchema:
+    hints = get_type_hints(hint, include_extras=True)
+    props: JSONSchema = {}
+    required: list[str] = []
+    for f in dataclasses.fields(hint):
+        props[f.name] = schema_for(hints[f.name])
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            required.append(f.name)
+    return {"type": "object", "properties": props, "required": required}
+
+
+def parameters_schema(fn: Callable[..., Any], skip: frozenset[str]) -> JSONSchema:
+    """An object schema for ``fn``'s parameters, leaving out the names in ``skip``."""
+    hints = get_type_hints(fn, include_extras=True)
+    props: JSONSchema = {}
+    required: list[str] = []
+    for name, param in inspect.signature(fn).parameters.items():
+        if name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        prop = schema_for(hints.get(name, Any))
+        if param.default is inspect.Parameter.empty:
+            required.append(name)
+        elif _jsonable(param.default):
+            prop = {**prop, "default": param.default}
+        props[name] = prop
+    out: JSONSchema = {"type": "object", "properties": props}
+    if required:
+        out["required"] = required
+    return out
+
+
+def _jsonable(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool, list, dict))
+
+
+_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "null": lambda v: v is None,
+}
+
+
+def validate(value: Any, schema: JSONSchema, path: str = "arguments") -> str | None:
+    """Check ``value`` against the subset of JSON Schema that :func:`schema_for` emits.
+
+    Returns:
+        None if valid, else a message naming the first offending path.
+    """
+    kind = schema.get("type")
+    kinds = kind if isinstance(kind, list) else [kind] if isinstance(kind, str) else []
+    if kinds and not any(_TYPE_CHECKS.get(k, lambda v: True)(value) for k in kinds):
+        return f"{path} must be of type {' or '.join(kinds)}"
+    if "enum" in schema and value not in schema["enum"]:
+        return f"{path} must be one of {schema['enum']!r}"
+    if "anyOf" in schema and all(validate(value, s, path) for s in schema["anyOf"]):
+        return f"{path} matches none of the allowed types"
+    if isinstance(value, dict):
+        for name in schema.get("required", ()):
+            if name not in value:
+                return f"{path}.{name} is required"
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for name, item in value.items():
+            sub = props.get(name, extra if isinstance(extra, dict) else None)
+            problem = validate(item, sub, f"{path}.{name}") if sub is not None else None
+            if problem:
+                return problem
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            problem = validate(item, schema["items"], f"{path}[{index}]")
+            if problem:
+                return problem
+    return None

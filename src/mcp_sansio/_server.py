@@ -1,0 +1,407 @@
+"""The core's entry point: one :class:`Server` turns HTTP requests into outputs.
+
+Theory of operation
+-------------------
+An adapter hands the core each request head (:meth:`Server.check_head`, for
+an early answer before the body is read) and then the whole request
+(:meth:`Server.receive`). The answer is a *plan*: a generator that yields
+store commands and finally returns a list of outputs (``_events``). The
+adapter carries the outputs out in order: send a response, start an SSE
+stream, deliver an event, run a handler, wake a waiter, cancel a handler.
+
+A POST with requests becomes an :class:`~mcp_sansio._exchange.Exchange`,
+which the adapter drives with what the handlers do; the exchange decides
+between JSON and SSE and numbers every event. A GET attaches a reader to a
+stream (replaying its log after ``Last-Event-ID``). Nothing here performs I/O
+or reads a clock or random source it was not given.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from ._config import Config
+from ._errors import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, ProtocolError, RemoteProtocolError
+from ._events import (
+    CancelRequest,
+    Call,
+    DeliverResponse,
+    Output,
+    ResumeStream,
+    RunHandler,
+    SendEvent,
+    SendResponse,
+    SessionClosed,
+)
+from ._exchange import JSON_HEADERS, Exchange, sse_headers
+from ._http import ALLOWED_METHODS, HttpRequest, accepts, check_origin_and_host
+from ._jsonrpc import ErrorResponse, Message, Notification, Request, Response, dumps, id_key, parse_body
+from ._methods import SessionChange, plan_method, server_capabilities
+from ._registry import App
+from ._session import STANDALONE_STREAM, SessionRecord
+from ._sse import format_event_id, frame_event, parse_event_id
+from ._store import (
+    AppendEvent,
+    ClaimOutcome,
+    ClaimRequest,
+    CountSessions,
+    DeleteSession,
+    ExpireSessions,
+    LoadSession,
+    LogSlice,
+    OpenStream,
+    Plan,
+    ReadEvents,
+    SaveSession,
+)
+from ._versions import LEGACY_VERSIONS, has_batches, has_priming, negotiate
+
+__all__ = ["Server", "SESSION_NOT_FOUND"]
+
+SESSION_NOT_FOUND = -32001
+
+
+def _default_token() -> str:
+    return secrets.token_urlsafe(24)  # 192 bits, visible ASCII
+
+
+def _default_stream_key() -> str:
+    return secrets.token_hex(8)
+
+
+def _error_response(exc: ProtocolError, request_id: Any = None, headers: tuple[tuple[str, str], ...] = ()) -> SendResponse:
+    if exc.code is None:
+        return SendResponse(exc.error_status_hint, headers)
+    body = ErrorResponse(request_id, exc.code, exc.message, exc.data).to_json()
+    return SendResponse(exc.error_status_hint, (*JSON_HEADERS, *headers), dumps(body))
+
+
+class Server:
+    """A Streamable HTTP MCP server, minus the I/O.
+
+    Args:
+        app: The catalogue of tools, resources and prompts to serve.
+        config: Limits and policies; defaults are safe for a local server.
+        clock: Returns the current time in seconds (injected for replayable tests).
+        new_session_id: Returns a fresh, unguessable session id.
+        new_stream_key: Returns a fresh stream key (alphanumeric, unique per session).
+    """
+
+    def __init__(
+        self,
+        app: App,
+        config: Config | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        new_session_id: Callable[[], str] = _default_token,
+        new_stream_key: Callable[[], str] = _default_stream_key,
+    ) -> None:
+        self.app = app
+        self.config = config or Config()
+        self.clock = clock
+        self._new_session_id = new_session_id
+        self._new_stream_key = new_stream_key
+        # Live standalone (GET) readers on this process, and where each left off.
+        self._live_get: set[str] = set()
+        self._get_cursor: dict[str, int] = {}
+
+    # -- request heads ---------------------------------------------------------
+
+    def check_head(self, request: HttpRequest) -> SendResponse | None:
+        """Rules decidable from the head alone; an answer means: send it, skip the body."""
+        try:
+            self._check_head(request)
+        except ProtocolError as exc:
+            return _error_response(exc, headers=(("allow", ALLOWED_METHODS),) if exc.error_status_hint == 405 else ())
+        return None
+
+    def _check_head(self, request: HttpRequest) -> None:
+        headers, config = request.headers, self.config
+        if request.method not in ("POST", "GET", "DELETE"):
+            raise RemoteProtocolError(f"Method Not Allowed: {request.method}", error_status_hint=405)
+        if len(headers) > config.max_header_count or headers.size() > config.max_header_size:
+            raise RemoteProtocolError("Request Header Fields Too Large", error_status_hint=431)
+        check_origin_and_host(headers, config)
+        version = headers.only("mcp-protocol-version")
+        if version is not None and version not in LEGACY_VERSIONS:
+            raise RemoteProtocolError(
+                f"Bad Request: unsupported MCP-Protocol-Version {version!r}; supported: {', '.join(LEGACY_VERSIONS)}",
+                data={"supported": list(LEGACY_VERSIONS), "requested": version},
+            )
+        accept = headers.get("accept")
+        if request.method == "POST":
+            content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
+            if content_type != "application/json":
+                raise RemoteProtocolError(
+                    "Unsupported Media Type: Content-Type must be application/json", error_status_hint=415
+                )
+            if not (accepts(accept, "application/json") and accepts(accept, "text/event-stream")):
+                raise RemoteProtocolError(
+                    "Not Acceptable: Accept must list both application/json and text/event-stream",
+                    error_status_hint=406,
+                )
+            length = headers.only("content-length")
+            if length is not None and length.isdigit() and int(length) > config.max_body_size:
+                raise self._too_large()
+        elif request.method == "GET" and not accepts(accept, "text/event-stream"):
+            raise RemoteProtocolError("Not Acceptable: Accept must list text/event-stream", error_status_hint=406)
+
+    def _too_large(self) -> RemoteProtocolError:
+        return RemoteProtocolError(
+            f"Payload Too Large: the body limit is {self.config.max_body_size} bytes", error_status_hint=413
+        )
+
+    def body_too_large(self) -> SendResponse:
+        """The answer when a body outgrows ``config.max_body_size`` while it is read."""
+        return _error_response(self._too_large())
+
+    # -- whole requests --------------------------------------------------------
+
+    def receive(self, request: HttpRequest, body: bytes = b"") -> Plan[list[Output]]:
+        """Handle a whole request; the plan's result is the outputs to carry out."""
+        try:
+            early = self.check_head(request)
+            if early is not None:
+                return [early]
+            if request.method == "POST":
+                return (yield from self._post(request, body))
+            if request.method == "GET":
+                return (yield from self._get(request))
+            return (yield from self._delete(request))
+        except ProtocolError as exc:
+            return [_error_response(exc)]
+
+    def _load(self, request: HttpRequest, session_id: str | None) -> Plan[SessionRecord]:
+        if session_id is None:
+            raise RemoteProtocolError("Bad Request: Mcp-Session-Id header is required")
+        record: SessionRecord | None = yield LoadSession(session_id, self.clock(), self.config.session_idle_timeout)
+        if record is None:
+            raise RemoteProtocolError(
+                "Not Found: unknown or terminated session; initialize a new one",
+                error_status_hint=404,
+                code=SESSION_NOT_FOUND,
+            )
+        return record
+
+    def _delete(self, request: HttpRequest) -> Plan[list[Output]]:
+        session_id = request.headers.only("mcp-session-id")
+        yield from self._load(request, session_id)
+        assert session_id is not None
+        yield DeleteSession(session_id)
+        self._live_get.discard(session_id)
+        self._get_cursor.pop(session_id, None)
+        return [SessionClosed(session_id), SendResponse(200)]
+
+    # -- POST --------------------------------------------------------------------
+
+    def _post(self, request: HttpRequest, body: bytes) -> Plan[list[Output]]:
+        if len(body) > self.config.max_body_size:
+            raise self._too_large()
+        session_id = request.headers.only("mcp-session-id")
+        messages, batch = parse_body(body, allow_batch=True)
+        if any(isinstance(m, Request) and m.method == "initialize" for m in messages):
+            if batch:
+                raise RemoteProtocolError("Invalid Request: initialize must not be part of a batch")
+            if session_id is not None:
+                raise RemoteProtocolError("Invalid Request: this session is already initialized")
+            return (yield from self._initialize(messages[0]))  # type: ignore[arg-type]
+        session = yield from self._load(request, session_id)
+        if batch and not has_batches(session.protocol_version):
+            raise RemoteProtocolError(
+                f"Invalid Request: JSON-RPC batches are not allowed under protocol version {session.protocol_version}"
+            )
+        session = replace(session, last_seen=self.clock())
+        outputs: list[Output] = []
+        requests: list[Request] = []
+        for message in messages:
+            if isinstance(message, Request):
+                requests.append(message)
+            else:
+                session = self._client_message(session, message, outputs)
+        yield SaveSession(session)
+        if not requests:
+            return [*outputs, SendResponse(202)]
+        return outputs + (yield from self._requests(session, requests, batch))
+
+    def _initialize(self, message: Request) -> Plan[list[Output]]:
+        params = message.params or {}
+        version, caps, info = params.get("protocolVersion"), params.get("capabilities"), params.get("clientInfo")
+        if not isinstance(version, str) or not isinstance(caps, dict) or not isinstance(info, dict):
+            error = ErrorResponse(
+                message.id, INVALID_PARAMS, "Invalid params: initialize needs protocolVersion, capabilities and clientInfo"
+            )
+            return [SendResponse(400, JSON_HEADERS, dumps(error.to_json()))]
+        count: int = yield CountSessions()
+        if count >= self.config.max_sessions:
+            raise RemoteProtocolError(
+                "Service Unavailable: too many sessions", error_status_hint=503, code=INTERNAL_ERROR
+            )
+        now = self.clock()
+        chosen = negotiate(version)
+        record = SessionRecord(
+            self._new_session_id(), chosen, client_info=info, client_capabilities=caps, created_at=now, last_seen=now
+        )
+        yield SaveSession(record)
+        result: dict[str, Any] = {
+            "protocolVersion": chosen,
+            "capabilities": server_capabilities(self.app),
+            "serverInfo": {"name": self.app.name, "version": self.app.version},
+        }
+        instructions = self.app.instructions or self.config.instructions
+        if instructions:
+            result["instructions"] = instructions
+        headers = (*JSON_HEADERS, ("mcp-session-id", record.id))
+        return [SendResponse(200, headers, dumps(Response(message.id, result).to_json()))]
+
+    def _client_message(self, session: SessionRecord, message: Message, outputs: list[Output]) -> SessionRecord:
+        if isinstance(message, (Response, ErrorResponse)):
+            if message.id is not None:
+                outputs.append(DeliverResponse(session.id, message.id, message))
+            return session
+        assert isinstance(message, Notification)
+        if message.method == "notifications/initialized":
+            return session.initialized()
+        if message.method == "notifications/cancelled":
+            params = message.params or {}
+            rid = params.get("requestId")
+            if isinstance(rid, (int, str)) and not isinstance(rid, bool):
+                reason = params.get("reason")
+                outputs.append(CancelRequest(session.id, rid, reason if isinstance(reason, str) else None))
+        return session
+
+    def _requests(self, session: SessionRecord, requests: list[Request], batch: bool) -> Plan[list[Output]]:
+        accepted: list[Request] = []
+        refused: list[ErrorResponse] = []
+        for req in requests:
+            outcome: ClaimOutcome = yield ClaimRequest(session.id, id_key(req.id), self.config.max_in_flight)
+            if outcome is ClaimOutcome.CLAIMED:
+                accepted.append(req)
+                continue
+            status = 409 if outcome is ClaimOutcome.DUPLICATE else 429
+            text = (
+                f"Invalid Request: request id {req.id!r} is already in flight in this session"
+                if outcome is ClaimOutcome.DUPLICATE
+                else f"Too Many Requests: at most {self.config.max_in_flight} requests in flight per session"
+            )
+            if not batch:
+                return [_error_response(RemoteProtocolError(text, error_status_hint=status), req.id)]
+            refused.append(ErrorResponse(req.id, INVALID_REQUEST, text))
+        exchange = Exchange(
+            config=self.config,
+            session=session,
+            stream=self._new_stream_key(),
+            requests=accepted,
+            batch=batch,
+            now=self.clock,
+            standalone=lambda message: self._standalone(session.id, message),
+        )
+        for error in refused:
+            exchange.refuse(error)
+        outputs: list[Output] = []
+        calls: list[Call] = []
+        for req in accepted:
+            planned = plan_method(req, session, self.app, self.config)
+            if isinstance(planned, Call):
+                calls.append(planned)
+                continue
+            if isinstance(planned, SessionChange):
+                session = planned.record
+                yield SaveSession(session)
+                planned = planned.result
+            answer = planned if isinstance(planned, ErrorResponse) else Response(req.id, planned)
+            outputs += yield from exchange.respond(answer)
+        if any(call.streaming for call in calls):
+            outputs += yield from exchange.start_stream()
+        outputs += [RunHandler(call, exchange) for call in calls]
+        return outputs
+
+    # -- GET and the standalone stream ----------------------------------------------
+
+    def _get(self, request: HttpRequest) -> Plan[list[Output]]:
+        session_id = request.headers.only("mcp-session-id")
+        session = yield from self._load(request, session_id)
+        headers = sse_headers(session.id)
+        last_event_id = request.headers.only("last-event-id")
+        if last_event_id is not None:
+            parsed = parse_event_id(last_event_id)
+            if parsed is None:
+                raise RemoteProtocolError(f"Bad Request: malformed Last-Event-ID {last_event_id!r}")
+            stream, after = parsed
+            log: LogSlice = yield ReadEvents(session.id, stream, after, self.clock(), self.config.max_event_age)
+            self._check_resumable(log, last_event_id, after)
+            if stream == STANDALONE_STREAM:
+                self._claim_get(session.id)
+            return [ResumeStream(session.id, stream, after, headers)]
+        self._claim_get(session.id)
+        yield OpenStream(session.id, STANDALONE_STREAM)
+        after = self._get_cursor.get(session.id, 0)
+        priming = None
+        if has_priming(session.protocol_version):
+            event_id = format_event_id(STANDALONE_STREAM, after)
+            priming = frame_event(b"", event_id=event_id, retry_ms=self.config.sse_retry_ms)
+        return [ResumeStream(session.id, STANDALONE_STREAM, after, headers, priming)]
+
+    def _check_resumable(self, log: LogSlice, last_event_id: str, after: int) -> None:
+        if not log.known or after > log.last_seq:
+            raise RemoteProtocolError(f"Bad Request: Last-Event-ID {last_event_id!r} names no event of this session")
+        if after < log.first_seq - 1:
+            raise RemoteProtocolError(
+                f"Gone: events after {last_event_id!r} are no longer retained (the log keeps "
+                f"{self.config.max_events_per_stream} events for {self.config.max_event_age:g}s per stream)",
+                error_status_hint=410,
+            )
+
+    def _claim_get(self, session_id: str) -> None:
+        if self.config.single_get_stream and session_id in self._live_get:
+            raise RemoteProtocolError("Conflict: this session already has an open GET stream", error_status_hint=409)
+        self._live_get.add(session_id)
+
+    def replay(self, session_id: str, stream: str, after: int) -> Plan[tuple[list[Output], bool]]:
+        """The events of ``stream`` after ``after``, framed, and whether the stream is finished.
+
+        Called by the adapter for :class:`ResumeStream`, after it subscribed to live events.
+        """
+        log: LogSlice = yield ReadEvents(session_id, stream, after, self.clock(), self.config.max_event_age)
+        events: list[Output] = [
+            SendEvent(session_id, stream, seq, frame_event(data, event_id=format_event_id(stream, seq)))
+            for seq, data in log.events
+        ]
+        return events, log.final
+
+    def stream_detached(self, session_id: str, stream: str, delivered: int) -> None:
+        """A reader of ``stream`` went away having delivered up to ``delivered``."""
+        if stream == STANDALONE_STREAM:
+            self._live_get.discard(session_id)
+            self._get_cursor[session_id] = max(delivered, self._get_cursor.get(session_id, 0))
+
+    def _standalone(self, session_id: str, message: Notification | Request) -> Plan[list[Output]]:
+        data = dumps(message.to_json())
+        seq: int = yield AppendEvent(
+            session_id,
+            STANDALONE_STREAM,
+            data,
+            self.clock(),
+            self.config.max_events_per_stream,
+            self.config.max_event_age,
+        )
+        event = frame_event(data, event_id=format_event_id(STANDALONE_STREAM, seq))
+        return [SendEvent(session_id, STANDALONE_STREAM, seq, event)]
+
+    def notify_session(self, session_id: str, method: str, params: dict[str, Any] | None = None) -> Plan[list[Output]]:
+        """Send a notification unrelated to any request on the session's GET stream (kept until read)."""
+        record: SessionRecord | None = yield LoadSession(session_id, self.clock(), self.config.session_idle_timeout)
+        if record is None:
+            return []
+        return (yield from self._standalone(session_id, Notification(method, params)))
+
+    def expire(self) -> Plan[list[Output]]:
+        """Drop sessions idle past ``config.session_idle_timeout``."""
+        gone: list[str] = yield ExpireSessions(self.clock(), self.config.session_idle_timeout)
+        for session_id in gone:
+            self._live_get.discard(session_id)
+            self._get_cursor.pop(session_id, None)
+        return [SessionClosed(session_id) for session_id in gone]

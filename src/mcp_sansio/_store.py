@@ -1,0 +1,273 @@
+"""Storage as effects: the commands the core issues, and the in-memory store.
+
+The core never calls a store. Its operations are *plans*: generators that
+yield :data:`StoreCommand` values and receive each command's answer back. An
+adapter runs a plan against whatever store it has (:func:`run_plan` does it
+synchronously for :class:`MemoryStore`; an async driver awaits a remote store).
+Every command carries the numbers the store needs (clock readings, limits),
+so a store holds data and decides nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, Union
+
+from ._session import SessionRecord
+
+__all__ = [
+    "LoadSession",
+    "SaveSession",
+    "DeleteSession",
+    "CountSessions",
+    "ExpireSessions",
+    "ClaimRequest",
+    "ClaimOutcome",
+    "ReleaseRequest",
+    "OpenStream",
+    "AppendEvent",
+    "ReadEvents",
+    "LogSlice",
+    "StoreCommand",
+    "Plan",
+    "MemoryStore",
+    "run_plan",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSession:
+    """Answer: the :class:`SessionRecord`, or None if unknown or idle past ``idle_timeout``."""
+
+    session_id: str
+    now: float
+    idle_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class SaveSession:
+    """Create or replace a session record. Answer: None."""
+
+    record: SessionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteSession:
+    """Forget a session, its in-flight requests and its event logs. Answer: whether it existed."""
+
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CountSessions:
+    """Answer: how many sessions are stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireSessions:
+    """Delete every session idle past ``idle_timeout``. Answer: the ids deleted."""
+
+    now: float
+    idle_timeout: float
+
+
+class ClaimOutcome(enum.Enum):
+    """The answer to :class:`ClaimRequest`."""
+
+    CLAIMED = "claimed"
+    DUPLICATE = "duplicate"
+    TOO_MANY = "too_many"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """Mark request ``key`` in flight, unless it already is or ``limit`` are. Answer: ClaimOutcome."""
+
+    session_id: str
+    key: str
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRequest:
+    """Mark request ``key`` finished. Answer: None."""
+
+    session_id: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStream:
+    """Create an empty log for a stream (so a resume right after its priming event finds it). Answer: None."""
+
+    session_id: str
+    stream: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppendEvent:
+    """Append one event to a stream's log, keeping at most ``keep`` events no older than ``max_age``.
+
+    Answer: the event's sequence number (1 for a stream's first event). ``final``
+    marks the stream finished: a resume delivers up to it and ends.
+    """
+
+    session_id: str
+    stream: str
+    data: bytes
+    now: float
+    keep: int
+    max_age: float
+    final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReadEvents:
+    """Answer: a :class:`LogSlice` with the events of a stream after ``after``."""
+
+    session_id: str
+    stream: str
+    after: int
+    now: float
+    max_age: float
+
+
+@dataclass(frozen=True, slots=True)
+class LogSlice:
+    """Part of a stream's log.
+
+    Attributes:
+        known: Whether the session has such a stream at all.
+        events: (seq, data) pairs after the requested seq, in order.
+        first_seq: The oldest seq still retained (``last_seq + 1`` when empty).
+        last_seq: The newest seq ever appended (0 when none).
+        final: Whether the stream is finished (its last event is the final one).
+    """
+
+    known: bool
+    events: tuple[tuple[int, bytes], ...] = ()
+    first_seq: int = 1
+    last_seq: int = 0
+    final: bool = False
+
+
+StoreCommand = Union[
+    LoadSession,
+    SaveSession,
+    DeleteSession,
+    CountSessions,
+    ExpireSessions,
+    ClaimRequest,
+    ReleaseRequest,
+    OpenStream,
+    AppendEvent,
+    ReadEvents,
+]
+T = TypeVar("T")
+Plan = Generator[StoreCommand, Any, T]
+
+
+@dataclass(slots=True)
+class _Log:
+    events: deque[tuple[int, float, bytes]] = field(default_factory=deque)
+    last_seq: int = 0
+    final: bool = False
+
+    def evict(self, now: float, keep: int, max_age: float) -> None:
+        while self.events and (len(self.events) > keep or now - self.events[0][1] > max_age):
+            self.events.popleft()
+
+
+class MemoryStore:
+    """The embedded store: plain dicts, executed synchronously, no server needed."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, SessionRecord] = {}
+        self._in_flight: dict[str, set[str]] = {}
+        self._logs: dict[str, dict[str, _Log]] = {}
+
+    def execute(self, command: StoreCommand) -> Any:
+        """Carry out one command and return its answer."""
+        if isinstance(command, AppendEvent):
+            return self._append(command)
+        if isinstance(command, ReadEvents):
+            return self._read(command)
+        if isinstance(command, LoadSession):
+            record = self._sessions.get(command.session_id)
+            if record is not None and command.now - record.last_seen > command.idle_timeout:
+                self._delete(command.session_id)
+                return None
+            return record
+        if isinstance(command, SaveSession):
+            self._sessions[command.record.id] = command.record
+            return None
+        if isinstance(command, DeleteSession):
+            return self._delete(command.session_id)
+        if isinstance(command, CountSessions):
+            return len(self._sessions)
+        if isinstance(command, ExpireSessions):
+            idle = [
+                sid for sid, r in self._sessions.items() if command.now - r.last_seen > command.idle_timeout
+            ]
+            for sid in idle:
+                self._delete(sid)
+            return idle
+        if isinstance(command, ClaimRequest):
+            return self._claim(command)
+        if isinstance(command, OpenStream):
+            self._logs.setdefault(command.session_id, {}).setdefault(command.stream, _Log())
+            return None
+        self._in_flight.get(command.session_id, set()).discard(command.key)
+        return None
+
+    def _delete(self, session_id: str) -> bool:
+        self._in_flight.pop(session_id, None)
+        self._logs.pop(session_id, None)
+        return self._sessions.pop(session_id, None) is not None
+
+    def _claim(self, command: ClaimRequest) -> ClaimOutcome:
+        keys = self._in_flight.setdefault(command.session_id, set())
+        if command.key in keys:
+            return ClaimOutcome.DUPLICATE
+        if len(keys) >= command.limit:
+            return ClaimOutcome.TOO_MANY
+        keys.add(command.key)
+        return ClaimOutcome.CLAIMED
+
+    def _append(self, command: AppendEvent) -> int:
+        logs = self._logs.setdefault(command.session_id, {})
+        log = logs.get(command.stream)
+        if log is None:
+            log = logs[command.stream] = _Log()
+        log.last_seq += 1
+        log.events.append((log.last_seq, command.now, command.data))
+        log.final = log.final or command.final
+        log.evict(command.now, command.keep, command.max_age)
+        return log.last_seq
+
+    def _read(self, command: ReadEvents) -> LogSlice:
+        log = self._logs.get(command.session_id, {}).get(command.stream)
+        if log is None:
+            return LogSlice(known=False)
+        log.evict(command.now, len(log.events), command.max_age)
+        first = log.events[0][0] if log.events else log.last_seq + 1
+        events = tuple((seq, data) for seq, _, data in log.events if seq > command.after)
+        return LogSlice(True, events, first, log.last_seq, log.final)
+
+    def session_ids(self) -> list[str]:
+        """Ids of the stored sessions (for tests and introspection)."""
+        return list(self._sessions)
+
+
+def run_plan(plan: Plan[T], store: MemoryStore) -> T:
+    """Run a plan to completion against a synchronous store and return its result."""
+    try:
+        command = next(plan)
+        while True:
+            command = plan.send(store.execute(command))
+    except StopIteration as stop:
+        result: T = stop.value
+        return result

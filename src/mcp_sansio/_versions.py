@@ -1,0 +1,43 @@
+"""Protocol revisions this core serves, and version negotiation."""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "LEGACY_VERSIONS",
+    "LATEST_LEGACY_VERSION",
+    "DEFAULT_HEADERLESS_VERSION",
+    "negotiate",
+    "has_batches",
+    "has_priming",
+    "has_protocol_header",
+]
+
+# Oldest first. All of these use the initialize handshake and sessions.
+LEGACY_VERSIONS: Final = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+LATEST_LEGACY_VERSION: Final = LEGACY_VERSIONS[-1]
+# The transport spec: a request without MCP-Protocol-Version is taken as 2025-03-26.
+DEFAULT_HEADERLESS_VERSION: Final = "2025-03-26"
+
+
+def negotiate(requested: object) -> str:
+    """The version to answer ``initialize`` with: the client's if we serve it, else our newest."""
+    if isinstance(requested, str) and requested in LEGACY_VERSIONS:
+        return requested
+    return LATEST_LEGACY_VERSION
+
+
+def has_batches(version: str) -> bool:
+    """JSON-RPC batches were allowed only in 2025-03-26."""
+    return version == "2025-03-26"
+
+
+def has_priming(version: str) -> bool:
+    """2025-11-25 introduced priming events and server-closed, resumable streams (SEP-1699)."""
+    return version >= "2025-11-25"
+
+
+def has_protocol_header(version: str) -> bool:
+    """Clients send MCP-Protocol-Version from 2025-06-18 on."""
+    return version >= "2025-06-18"
