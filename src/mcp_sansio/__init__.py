@@ -22,6 +22,7 @@ from ._events import (
     Call,
     CancelRequest,
     DeliverResponse,
+    DisconnectStream,
     EndStream,
     Output,
     ResumeStream,
@@ -35,7 +36,7 @@ from ._exchange import CHUNK_META_KEY, Exchange
 from ._http import Headers, HttpRequest
 from ._jsonrpc import ErrorResponse, Message, Notification, Request, RequestId, Response
 from ._registry import App
-from ._results import ClientError, ToolError, text
+from ._results import ClientError, ToolError, audio, embedded_resource, image, text
 from ._server import SESSION_NOT_FOUND, Server
 from ._session import LOG_LEVELS, SessionRecord
 from ._state import ExchangeState, SessionState
@@ -52,6 +53,7 @@ __all__ = [
     "Config",
     "Context",
     "DeliverResponse",
+    "DisconnectStream",
     "EndStream",
     "ErrorResponse",
     "Exchange",
@@ -93,4 +95,7 @@ __all__ = [
     "ToolError",
     "run_plan",
     "text",
+    "image",
+    "audio",
+    "embedded_resource",
 ]

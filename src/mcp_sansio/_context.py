@@ -51,10 +51,15 @@ class Context(Protocol):
     def elicit(self, message: str, requested_schema: dict[str, Any]) -> Awaitable[dict[str, Any]]:
         """Ask the user for structured input (``elicitation/create``, form mode)."""
 
-    def sample(
-        self, messages: list[dict[str, Any]], max_tokens: int, **params: Any
-    ) -> Awaitable[dict[str, Any]]:
+    def sample(self, messages: list[dict[str, Any]], max_tokens: int, **params: Any) -> Awaitable[dict[str, Any]]:
         """Ask the client's model for a completion (``sampling/createMessage``)."""
+
+    def close_stream(self) -> Awaitable[None]:
+        """Close the client's connection to this request's SSE stream; the handler keeps running.
+
+        A 2025-11-25 client reconnects with ``Last-Event-ID`` and receives every
+        later event, the response included (SEP-1699). A no-op for older clients.
+        """
 
     def list_roots(self) -> Awaitable[dict[str, Any]]:
         """Ask the client for its roots (``roots/list``)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from ._jsonrpc import ErrorResponse, RequestId, Response
 
@@ -19,6 +19,7 @@ __all__ = [
     "StartStream",
     "SendEvent",
     "EndStream",
+    "DisconnectStream",
     "RunHandler",
     "ResumeStream",
     "DeliverResponse",
@@ -42,8 +43,9 @@ class SendResponse:
 
 @dataclass(frozen=True, slots=True)
 class StartStream:
-    """Send SSE response headers on the connection that made the request, then
-    deliver the events of ``stream`` (see :class:`SendEvent`) on it.
+    """Send SSE response headers on the connection that made the request.
+
+    Then deliver the events of ``stream`` (see :class:`SendEvent`) on it.
 
     ``priming``, when set, is a priming event (2025-11-25) to send right after
     the headers, to this connection only.
@@ -76,6 +78,17 @@ class EndStream:
     session_id: str | None
     stream: str
     last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class DisconnectStream:
+    """End the HTTP responses reading ``stream`` without finishing the stream (SEP-1699 polling).
+
+    The client reconnects with GET and ``Last-Event-ID``; events keep going to the log meanwhile.
+    """
+
+    session_id: str
+    stream: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +167,15 @@ class SessionClosed:
     session_id: str
 
 
-Output = Union[
-    SendResponse, StartStream, SendEvent, EndStream, ResumeStream, RunHandler, DeliverResponse, CancelRequest, SessionClosed
-]
+Output = (
+    SendResponse
+    | StartStream
+    | SendEvent
+    | EndStream
+    | DisconnectStream
+    | ResumeStream
+    | RunHandler
+    | DeliverResponse
+    | CancelRequest
+    | SessionClosed
+)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ._config import Config
 from ._errors import INTERNAL_ERROR, LocalProtocolError, ProtocolError
-from ._events import Call, EndStream, Output, SendEvent, SendResponse, StartStream
+from ._events import Call, DisconnectStream, EndStream, Output, SendEvent, SendResponse, StartStream
 from ._jsonrpc import ErrorResponse, Notification, Request, RequestId, Response, dumps, id_key
 from ._results import ToolError, chunk_blocks, tool_error_result
 from ._session import LOG_LEVELS, SessionRecord
@@ -203,9 +203,29 @@ class Exchange:
                 out += yield from self.progress(call, count, None, label, {CHUNK_META_KEY: block})
             else:
                 data = {"requestId": call.request_id, "chunk": block}
-                out += yield from self.notify(call.request_id, "notifications/message", {
-                    "level": "info", "logger": f"tool/{call.name}", "data": data,
-                })
+                out += yield from self.notify(
+                    call.request_id,
+                    "notifications/message",
+                    {
+                        "level": "info",
+                        "logger": f"tool/{call.name}",
+                        "data": data,
+                    },
+                )
+        return out
+
+    def close_stream(self, request_id: RequestId) -> Plan[list[Output]]:
+        """Close the client's connection to this request's stream, leaving the request running.
+
+        Only for clients that can resume (2025-11-25: the stream starts with a
+        priming event carrying an id and ``retry:``); for others it does nothing,
+        since they could not get the rest. The handler's later events go to the
+        log, and the client gets them with GET and ``Last-Event-ID``.
+        """
+        if not has_priming(self.session.protocol_version) or not self.is_open(request_id):
+            return []
+        out = yield from self.start_stream()
+        out.append(DisconnectStream(self.session.id, self.stream))
         return out
 
     # -- endings -------------------------------------------------------------

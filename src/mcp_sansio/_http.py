@@ -27,9 +27,7 @@ class Headers:
     __slots__ = ("_items",)
 
     def __init__(self, items: Iterable[tuple[str | bytes, str | bytes]]) -> None:
-        self._items: tuple[Header, ...] = tuple(
-            (_text(name).lower(), _text(value).strip()) for name, value in items
-        )
+        self._items: tuple[Header, ...] = tuple((_text(name).lower(), _text(value).strip()) for name, value in items)
 
     def get(self, name: str) -> str | None:
         """The value of ``name`` (several occurrences joined with ``, ``), or None."""
@@ -159,12 +157,13 @@ def check_origin_and_host(headers: Headers, config: Config) -> None:
     """
     origin = headers.get("origin")
     if origin is not None and origin not in config.allowed_origins:
-        host = urlsplit(origin).hostname if "://" in origin else None
-        if host is None or not (config.validate_loopback and _is_loopback(host)):
-            if config.validate_loopback or config.allowed_origins:
-                raise RemoteProtocolError(
-                    f"Forbidden: Origin {origin!r} is not allowed", error_status_hint=403
-                )
+        try:
+            host = urlsplit(origin).hostname if "://" in origin else None
+        except ValueError:  # e.g. an unterminated IPv6 literal
+            host = None
+        loopback_ok = host is not None and config.validate_loopback and _is_loopback(host)
+        if not loopback_ok and (config.validate_loopback or config.allowed_origins):
+            raise RemoteProtocolError(f"Forbidden: Origin {origin!r} is not allowed", error_status_hint=403)
     host_header = headers.get("host")
     if not config.validate_loopback and not config.allowed_hosts:
         return
@@ -175,6 +174,4 @@ def check_origin_and_host(headers: Headers, config: Config) -> None:
         return
     if config.validate_loopback and _is_loopback(name):
         return
-    raise RemoteProtocolError(
-        f"Misdirected Request: Host {host_header!r} is not allowed", error_status_hint=421
-    )
+    raise RemoteProtocolError(f"Misdirected Request: Host {host_header!r} is not allowed", error_status_hint=421)

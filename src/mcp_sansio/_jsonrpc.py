@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Final, Union
+from typing import Any, Final
 
 from ._errors import INVALID_REQUEST, PARSE_ERROR, RemoteProtocolError
 
@@ -26,7 +26,7 @@ __all__ = [
     "id_key",
 ]
 
-RequestId = Union[int, str]
+RequestId = int | str
 JSONObject = dict[str, Any]
 
 _REQUEST_KEYS: Final = frozenset({"jsonrpc", "id", "method", "params"})
@@ -95,7 +95,7 @@ class ErrorResponse:
         return {"jsonrpc": "2.0", "id": self.id, "error": error}
 
 
-Message = Union[Request, Notification, Response, ErrorResponse]
+Message = Request | Notification | Response | ErrorResponse
 
 
 def _reject_constant(name: str) -> Any:

@@ -11,7 +11,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Union
+from typing import Any
 
 from ._config import Config
 from ._errors import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND
@@ -33,7 +33,7 @@ class SessionChange:
     result: dict[str, Any]
 
 
-Planned = Union[dict[str, Any], ErrorResponse, SessionChange, Call]
+Planned = dict[str, Any] | ErrorResponse | SessionChange | Call
 
 
 def server_capabilities(app: App) -> dict[str, Any]:

@@ -17,6 +17,9 @@ __all__ = [
     "prompt_result",
     "completion_result",
     "text",
+    "image",
+    "audio",
+    "embedded_resource",
 ]
 
 Block = dict[str, Any]
@@ -39,6 +42,30 @@ class ClientError(Exception):
 def text(value: str) -> Block:
     """A text content block."""
     return {"type": "text", "text": value}
+
+
+def image(data: str, mime_type: str) -> Block:
+    """An image content block (``data`` is base64)."""
+    return {"type": "image", "data": data, "mimeType": mime_type}
+
+
+def audio(data: str, mime_type: str) -> Block:
+    """An audio content block (``data`` is base64)."""
+    return {"type": "audio", "data": data, "mimeType": mime_type}
+
+
+def embedded_resource(
+    uri: str, *, text: str | None = None, blob: str | None = None, mime_type: str | None = None
+) -> Block:
+    """An embedded resource content block with ``text`` or base64 ``blob`` contents."""
+    resource: dict[str, Any] = {"uri": uri}
+    if mime_type is not None:
+        resource["mimeType"] = mime_type
+    if text is not None:
+        resource["text"] = text
+    if blob is not None:
+        resource["blob"] = blob
+    return {"type": "resource", "resource": resource}
 
 
 def chunk_blocks(value: Any) -> list[Block]:

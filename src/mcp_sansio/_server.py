@@ -27,8 +27,8 @@ from typing import Any
 from ._config import Config
 from ._errors import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, ProtocolError, RemoteProtocolError
 from ._events import (
-    CancelRequest,
     Call,
+    CancelRequest,
     DeliverResponse,
     Output,
     ResumeStream,
@@ -73,7 +73,9 @@ def _default_stream_key() -> str:
     return secrets.token_hex(8)
 
 
-def _error_response(exc: ProtocolError, request_id: Any = None, headers: tuple[tuple[str, str], ...] = ()) -> SendResponse:
+def _error_response(
+    exc: ProtocolError, request_id: Any = None, headers: tuple[tuple[str, str], ...] = ()
+) -> SendResponse:
     if exc.code is None:
         return SendResponse(exc.error_status_hint, headers)
     body = ErrorResponse(request_id, exc.code, exc.message, exc.data).to_json()
@@ -232,7 +234,9 @@ class Server:
         version, caps, info = params.get("protocolVersion"), params.get("capabilities"), params.get("clientInfo")
         if not isinstance(version, str) or not isinstance(caps, dict) or not isinstance(info, dict):
             error = ErrorResponse(
-                message.id, INVALID_PARAMS, "Invalid params: initialize needs protocolVersion, capabilities and clientInfo"
+                message.id,
+                INVALID_PARAMS,
+                "Invalid params: initialize needs protocolVersion, capabilities and clientInfo",
             )
             return [SendResponse(400, JSON_HEADERS, dumps(error.to_json()))]
         count: int = yield CountSessions()

@@ -14,7 +14,7 @@ import enum
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 from ._session import SessionRecord
 
@@ -154,18 +154,18 @@ class LogSlice:
     final: bool = False
 
 
-StoreCommand = Union[
-    LoadSession,
-    SaveSession,
-    DeleteSession,
-    CountSessions,
-    ExpireSessions,
-    ClaimRequest,
-    ReleaseRequest,
-    OpenStream,
-    AppendEvent,
-    ReadEvents,
-]
+StoreCommand = (
+    LoadSession
+    | SaveSession
+    | DeleteSession
+    | CountSessions
+    | ExpireSessions
+    | ClaimRequest
+    | ReleaseRequest
+    | OpenStream
+    | AppendEvent
+    | ReadEvents
+)
 T = TypeVar("T")
 Plan = Generator[StoreCommand, Any, T]
 
@@ -209,9 +209,7 @@ class MemoryStore:
         if isinstance(command, CountSessions):
             return len(self._sessions)
         if isinstance(command, ExpireSessions):
-            idle = [
-                sid for sid, r in self._sessions.items() if command.now - r.last_seen > command.idle_timeout
-            ]
+            idle = [sid for sid, r in self._sessions.items() if command.now - r.last_seen > command.idle_timeout]
             for sid in idle:
                 self._delete(sid)
             return idle

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 import anyio
@@ -92,7 +93,7 @@ class H11Connection:
             await self._refuse(exc.error_status_hint, str(exc))
             return False
         except TimeoutError:
-            if self._conn.our_state is h11.SEND_RESPONSE and self._conn.their_state is not h11.IDLE:
+            if self._conn.their_state is not h11.IDLE or self._conn.trailing_data[0]:
                 await self._refuse(408, "Request Timeout")
             return False
 
@@ -101,12 +102,11 @@ class H11Connection:
         return self._conn.our_state is h11.DONE and self._conn.their_state is h11.DONE
 
     async def _refuse(self, status: int, reason: str) -> None:
-        if self._conn.our_state is not h11.SEND_RESPONSE:
+        # h11 lets a server answer a broken request from IDLE too (it never parsed one).
+        if self._conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
-        try:
+        with suppress(ClientGone, h11.LocalProtocolError):
             await self.send_response(SendResponse(status, (("connection", "close"),), f"{reason}\n".encode()))
-        except (ClientGone, h11.LocalProtocolError):
-            pass
 
     async def _next_event(self) -> h11.Event | type[h11.PAUSED]:
         while True:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -21,6 +21,7 @@ from mcp_sansio import (
     CancelRequest,
     ClientError,
     DeliverResponse,
+    DisconnectStream,
     EndStream,
     ErrorResponse,
     Exchange,
@@ -123,14 +124,9 @@ class Driver:
         """Serve one whole HTTP request on ``responder``."""
         sink = Sink()
         await self.carry_out(self.run(self.server.receive(request, body)), sink)
-        if not sink.ready.is_set():
-            # A JSON answer will come from a handler; a vanished client does not cancel it.
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_cancel_when_disconnected, responder, tg.cancel_scope)
-                await sink.ready.wait()
-                tg.cancel_scope.cancel()
-            if not sink.ready.is_set():
-                return
+        # A JSON answer may still come from a handler; a vanished client does not cancel it.
+        if not sink.ready.is_set() and not await _until_disconnected(responder, sink.ready.wait()):
+            return
         if sink.response is not None:
             await responder.send_response(sink.response)
         elif sink.reader is not None:
@@ -147,11 +143,9 @@ class Driver:
                 reader.end(reader.delivered)
             if first:
                 await responder.write(first)
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_cancel_when_disconnected, responder, tg.cancel_scope)
-                await self._pump_live(reader, responder)
-                tg.cancel_scope.cancel()
-            if reader.finished:
+            if await _until_disconnected(responder, self._pump_live(reader, responder)):
+                if self.closing and not reader.finished:
+                    await responder.write(frame_comment("server shutting down; resume with Last-Event-ID"))
                 await responder.end_stream()
         except ClientGone:
             pass
@@ -187,6 +181,8 @@ class Driver:
                 sink.ready.set()
             elif isinstance(output, EndStream):
                 self.hub.end(output.session_id, output.stream, output.last_seq)
+            elif isinstance(output, DisconnectStream):
+                self.hub.disconnect(output.session_id, output.stream)
             elif isinstance(output, ResumeStream):
                 sink.reader = self.hub.join(output.session_id, output.stream, output.after)
                 events, sink.replay_final = self.run(self.server.replay(output.session_id, output.stream, output.after))
@@ -274,14 +270,32 @@ class Driver:
         self.closing = True
         for scope in list(self._running.values()):
             scope.cancel()
-        for readers in list(self.hub._readers.values()):
-            for reader in readers:
-                reader.wake()
+        self.hub.interrupt_all()
 
 
-async def _cancel_when_disconnected(responder: Responder, scope: anyio.CancelScope) -> None:
-    await responder.wait_disconnected()
-    scope.cancel()
+async def _until_disconnected(responder: Responder, work: Awaitable[None]) -> bool:
+    """Await ``work`` unless the client leaves first; True if it completed.
+
+    Exceptions are caught inside the task group so callers see them unwrapped.
+    """
+    completed = False
+    gone: ClientGone | None = None
+
+    async def watch(scope: anyio.CancelScope) -> None:
+        await responder.wait_disconnected()
+        scope.cancel()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch, tg.cancel_scope)
+        try:
+            await work
+            completed = True
+        except ClientGone as exc:
+            gone = exc
+        tg.cancel_scope.cancel()
+    if gone is not None:
+        raise gone
+    return completed
 
 
 class HandlerContext:
@@ -332,6 +346,10 @@ class HandlerContext:
     async def sample(self, messages: list[dict[str, Any]], max_tokens: int, **params: Any) -> dict[str, Any]:
         """Ask the client's model for a completion (``sampling/createMessage``)."""
         return await self.request("sampling/createMessage", {"messages": messages, "maxTokens": max_tokens, **params})
+
+    async def close_stream(self) -> None:
+        """Close the client's connection to this request's stream; the handler keeps running."""
+        await self._emit(self._exchange.close_stream(self._call.request_id))
 
     async def list_roots(self) -> dict[str, Any]:
         """Ask the client for its roots (``roots/list``)."""

@@ -26,6 +26,7 @@ class Reader:
         self.delivered = delivered
         self.end_seq: int | None = None
         self.closed = False
+        self.interrupted = False
         self._queue: deque[tuple[int, bytes]] = deque()
         self._readable = anyio.Event()
         self._writable = anyio.Event()
@@ -59,13 +60,20 @@ class Reader:
             if batch:
                 self.delivered = batch[-1][0]
                 return batch
-            if self.finished or self.closed:
+            if self.finished or self.closed or self.interrupted:
                 return []
             self._readable = anyio.Event()
             await self._readable.wait()
 
-    def wake(self) -> None:
-        """Interrupt a pending :meth:`take` (for keep-alives and shutdown)."""
+    def disconnect(self) -> None:
+        """End this reader's response after what it has queued; the stream goes on in the log."""
+        self.closed = True
+        self._writable.set()
+        self._readable.set()
+
+    def interrupt(self) -> None:
+        """Make :meth:`take` return what is queued and then nothing (server shutdown)."""
+        self.interrupted = True
         self._readable.set()
 
     def close(self) -> None:
@@ -106,6 +114,17 @@ class Hub:
         """Tell the stream's readers it ends at ``last_seq``."""
         for reader in self._readers.get((session_id, stream), ()):
             reader.end(last_seq)
+
+    def disconnect(self, session_id: str | None, stream: str) -> None:
+        """End the responses of the stream's current readers (they may resume later)."""
+        for reader in list(self._readers.get((session_id, stream), ())):
+            reader.disconnect()
+
+    def interrupt_all(self) -> None:
+        """Interrupt every reader (server shutdown)."""
+        for readers in self._readers.values():
+            for reader in readers:
+                reader.interrupt()
 
     def close_session(self, session_id: str) -> None:
         """Close every reader of the session's streams."""

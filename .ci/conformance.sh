@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Run the official MCP conformance suite against `mcp-sansio serve examples/everything.py:app`
+# on asyncio and trio. Fails if any scored check fails; prints the pass counts at the end.
+set -euo pipefail
+WORK=${1:-$PWD/.ci-work}
+mkdir -p "$WORK/node22" "$WORK/conf016" "$WORK/conf020" "$WORK/conformance"
+[ -x "$WORK/node22/node_modules/.bin/node" ] || (cd "$WORK/node22" && npm install --silent --no-audit --no-fund node@22 >/dev/null)
+export PATH="$WORK/node22/node_modules/.bin:$PATH"
+echo "node $(node --version)"
+[ -x "$WORK/conf016/node_modules/.bin/conformance" ] || \
+  (cd "$WORK/conf016" && npm install --silent --no-audit --no-fund @modelcontextprotocol/conformance@0.1.16 >/dev/null)
+[ -x "$WORK/conf020/node_modules/.bin/conformance" ] || \
+  (cd "$WORK/conf020" && npm install --silent --no-audit --no-fund @modelcontextprotocol/conformance@0.2.0-alpha.12 >/dev/null)
+
+summary=()
+status=0
+port=18700
+for backend in asyncio trio; do
+  port=$((port + 1))
+  log="$WORK/conformance/server-$backend.log"
+  mcp-sansio serve examples/everything.py:app --port "$port" --backend "$backend" >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    grep -q "serving" "$log" 2>/dev/null && break
+    sleep 0.1
+  done
+  url="http://127.0.0.1:$port/mcp"
+  for run in "conf016|--suite all|0.1.16 --suite all" "conf020|--requirements 2025-11-25|0.2.0-alpha.12 --requirements 2025-11-25"; do
+    IFS='|' read -r dir args label <<<"$run"
+    out="$WORK/conformance/$dir-$backend.txt"
+    # shellcheck disable=SC2086
+    if (cd "$WORK/$dir" && node_modules/.bin/conformance server --url "$url" $args) >"$out" 2>&1; then rc=0; else rc=$?; fi
+    total=$(sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '^Total: ' | tail -1 || true)
+    [ -n "$total" ] || total="no summary (exit $rc)"
+    summary+=("$backend  $label: $total")
+    if [ "$rc" -ne 0 ]; then
+      status=1
+      echo "--- conformance $label on $backend failed (exit $rc); failing checks:"
+      sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E 'FAILURE|✗|Error' | head -40 || true
+    fi
+  done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+done
+
+echo "== conformance pass counts"
+printf '%s\n' "${summary[@]}"
+exit $status

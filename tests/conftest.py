@@ -1,0 +1,99 @@
+"""Shared fixtures: a deterministic core harness (no sockets, no sleeps)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from mcp_sansio import App, Config, HttpRequest, MemoryStore, Output, SendResponse, Server, run_plan
+
+HEAD = (
+    ("host", "127.0.0.1:8000"),
+    ("accept", "application/json, text/event-stream"),
+    ("content-type", "application/json"),
+)
+
+
+@dataclass
+class Harness:
+    """A core server with a memory store, a fake clock and counting id sources."""
+
+    server: Server
+    store: MemoryStore
+    now: list[float] = field(default_factory=lambda: [1000.0])
+
+    def request(
+        self,
+        method: str,
+        body: Any = None,
+        headers: Iterable[tuple[str, str]] = (),
+        *,
+        raw: bytes | None = None,
+        base: Iterable[tuple[str, str]] = HEAD,
+    ) -> list[Output]:
+        data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        req = HttpRequest.build(method, "/mcp", [*base, *headers])
+        return run_plan(self.server.receive(req, data), self.store)
+
+    def post(self, body: Any, session: str | None = None, **kw: Any) -> list[Output]:
+        headers = list(kw.pop("headers", ()))
+        if session is not None:
+            headers.append(("mcp-session-id", session))
+        return self.request("POST", body, headers, **kw)
+
+    def initialize(self, version: str = "2025-11-25", capabilities: dict[str, Any] | None = None) -> str:
+        out = self.post(
+            {
+                "jsonrpc": "2.0",
+                "id": 0,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": version,
+                    "capabilities": capabilities or {},
+                    "clientInfo": {"name": "test", "version": "1"},
+                },
+            }
+        )
+        response = only_response(out)
+        assert response.status == 200, response
+        session = dict(response.headers)["mcp-session-id"]
+        assert self.post({"jsonrpc": "2.0", "method": "notifications/initialized"}, session) == [SendResponse(202)]
+        return session
+
+    def run(self, plan: Any) -> Any:
+        return run_plan(plan, self.store)
+
+
+def only_response(outputs: list[Output]) -> SendResponse:
+    assert len(outputs) == 1 and isinstance(outputs[0], SendResponse), outputs
+    return outputs[0]
+
+
+def body_of(outputs: list[Output]) -> Any:
+    return json.loads(only_response(outputs).body)
+
+
+def make_harness(app: App, config: Config | None = None) -> Harness:
+    counter = itertools.count(1)
+    streams = itertools.count(1)
+    harness_now = [1000.0]
+    server = Server(
+        app,
+        config or Config(),
+        clock=lambda: harness_now[0],
+        new_session_id=lambda: f"session{next(counter)}",
+        new_stream_key=lambda: f"s{next(streams)}",
+    )
+    return Harness(server, MemoryStore(), harness_now)
+
+
+@pytest.fixture
+def harness() -> Harness:
+    from tests.apps import demo_app
+
+    return make_harness(demo_app())

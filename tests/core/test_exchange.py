@@ -1,0 +1,388 @@
+"""JSON-vs-SSE choice, event numbering, streaming tools and replay, through the core alone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from mcp_sansio import (
+    CHUNK_META_KEY,
+    Config,
+    EndStream,
+    LocalProtocolError,
+    ResumeStream,
+    RunHandler,
+    SendEvent,
+    SendResponse,
+    StartStream,
+)
+from mcp_sansio._sse import frame_event
+from tests.apps import demo_app
+from tests.conftest import Harness, body_of, make_harness, only_response
+
+
+def call(name: str, arguments: dict[str, Any] | None = None, rid: Any = 1, token: Any = None) -> dict[str, Any]:
+    params: dict[str, Any] = {"name": name, "arguments": arguments or {}}
+    if token is not None:
+        params["_meta"] = {"progressToken": token}
+    return {"jsonrpc": "2.0", "id": rid, "method": "tools/call", "params": params}
+
+
+def run_handler(outputs: list[Any]) -> RunHandler:
+    handlers = [o for o in outputs if isinstance(o, RunHandler)]
+    assert len(handlers) == 1, outputs
+    return handlers[0]
+
+
+def events(outputs: list[Any]) -> list[dict[str, Any]]:
+    """The JSON-RPC messages carried by SendEvent outputs (priming events excluded)."""
+    found = []
+    for out in outputs:
+        if isinstance(out, SendEvent):
+            data = out.data.split(b"data: ", 1)[1].rstrip(b"\n")
+            if data:
+                found.append(json.loads(data))
+    return found
+
+
+def test_plain_tool_answers_json(harness: Harness) -> None:
+    session = harness.initialize()
+    run = run_handler(harness.post(call("add", {"a": 1}), session))
+    assert run.call.kwargs == {"a": 1}
+    out = harness.run(run.exchange.complete(run.call, asyncio.run(run.call.fn(**run.call.kwargs))))
+    response = only_response(out)
+    assert dict(response.headers)["content-type"] == "application/json"
+    assert json.loads(response.body) == {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "result": {"content": [{"type": "text", "text": "3"}]},
+    }
+
+
+def test_unknown_tool_and_bad_arguments(harness: Harness) -> None:
+    session = harness.initialize()
+    assert body_of(harness.post(call("nope"), session))["error"]["code"] == -32602
+    result = body_of(harness.post(call("add", {"a": "x"}), session))["result"]
+    assert result["isError"] is True
+    assert "arguments.a must be of type integer" in result["content"][0]["text"]
+    missing = body_of(harness.post(call("add", {}), session))["result"]
+    assert "arguments.a is required" in missing["content"][0]["text"]
+
+
+def test_tool_errors_become_is_error_results(harness: Harness) -> None:
+    session = harness.initialize()
+    run = run_handler(harness.post(call("fail"), session))
+    from mcp_sansio import ToolError
+
+    out = harness.run(run.exchange.fail(run.call, ToolError("it broke")))
+    assert json.loads(only_response(out).body)["result"] == {
+        "content": [{"type": "text", "text": "it broke"}],
+        "isError": True,
+    }
+    run = run_handler(harness.post(call("fail", rid=2), session))
+    out = harness.run(run.exchange.fail(run.call, ValueError("bad value")))
+    assert json.loads(only_response(out).body)["result"]["content"][0]["text"] == "ValueError: bad value"
+
+
+def test_structured_output(harness: Harness) -> None:
+    session = harness.initialize()
+    run = run_handler(harness.post(call("structured", {"a": 4}), session))
+    out = harness.run(run.exchange.complete(run.call, {"sum": 4}))
+    result = json.loads(only_response(out).body)["result"]
+    assert result == {"content": [{"type": "text", "text": '{"sum":4}'}], "structuredContent": {"sum": 4}}
+
+
+def test_a_notification_switches_to_sse_with_priming(harness: Harness) -> None:
+    session = harness.initialize("2025-11-25")
+    run = run_handler(harness.post(call("chatty"), session))
+    out = harness.run(run.exchange.log(1, "info", "hello", None))
+    start = out[0]
+    assert isinstance(start, StartStream)
+    assert ("content-type", "text/event-stream") in start.headers
+    assert start.priming == b"id: s1-0\nretry: 1000\nevent: message\ndata: \n\n"
+    assert out[1] == SendEvent(
+        session,
+        "s1",
+        1,
+        frame_event(
+            b'{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"hello"}}',
+            event_id="s1-1",
+        ),
+    )
+    final = harness.run(run.exchange.complete(run.call, "done"))
+    assert [type(o) for o in final] == [SendEvent, EndStream]
+    assert final[0].seq == 2 and final[1] == EndStream(session, "s1", 2)
+    assert events(final)[0]["result"]["content"][0]["text"] == "done"
+
+
+def test_log_level_filter(harness: Harness) -> None:
+    session = harness.initialize()
+    assert (
+        body_of(
+            harness.post(
+                {"jsonrpc": "2.0", "id": 5, "method": "logging/setLevel", "params": {"level": "warning"}}, session
+            )
+        )["result"]
+        == {}
+    )
+    run = run_handler(harness.post(call("chatty"), session))
+    assert harness.run(run.exchange.log(1, "info", "quiet", None)) == []
+    assert isinstance(harness.run(run.exchange.log(1, "error", "loud", None))[0], StartStream)
+    with pytest.raises(LocalProtocolError):
+        harness.run(run.exchange.log(1, "shouting", "x", None))
+    bad = body_of(
+        harness.post({"jsonrpc": "2.0", "id": 6, "method": "logging/setLevel", "params": {"level": "loud"}}, session)
+    )
+    assert bad["error"]["code"] == -32602
+
+
+def test_streaming_tool_with_progress_token(harness: Harness) -> None:
+    session = harness.initialize()
+    outputs = harness.post(call("count", {"n": 3}, token="tok"), session)
+    assert isinstance(outputs[0], StartStream)
+    run = run_handler(outputs)
+    assert run.call.streaming
+    sent: list[Any] = []
+    for chunk in ("1", "2", "3"):
+        sent += harness.run(run.exchange.chunk(run.call, chunk))
+    sent += harness.run(run.exchange.complete(run.call, None))
+    messages = events(sent)
+    assert [m["params"]["progress"] for m in messages[:3]] == [1, 2, 3]
+    assert [m["params"]["message"] for m in messages[:3]] == ["1", "2", "3"]
+    assert messages[0]["params"]["_meta"][CHUNK_META_KEY] == {"type": "text", "text": "1"}
+    assert messages[3]["result"]["content"] == [{"type": "text", "text": t} for t in "123"]
+    seqs = [o.seq for o in sent if isinstance(o, SendEvent)]
+    assert seqs == [1, 2, 3, 4]
+    assert isinstance(sent[-1], EndStream)
+
+
+def test_streaming_tool_without_token_uses_related_log_messages(harness: Harness) -> None:
+    session = harness.initialize()
+    run = run_handler(harness.post(call("count", {"n": 1}), session))
+    messages = events(harness.run(run.exchange.chunk(run.call, "1")))
+    assert messages == [
+        {
+            "jsonrpc": "2.0",
+            "method": "notifications/message",
+            "params": {
+                "level": "info",
+                "logger": "tool/count",
+                "data": {"requestId": 1, "chunk": {"type": "text", "text": "1"}},
+            },
+        }
+    ]
+
+
+def test_progress_needs_a_token_and_must_increase(harness: Harness) -> None:
+    session = harness.initialize()
+    run = run_handler(harness.post(call("chatty"), session))
+    assert harness.run(run.exchange.progress(run.call, 1, None, None)) == []
+    run = run_handler(harness.post(call("chatty", rid=2, token=7), session))
+    assert events(harness.run(run.exchange.progress(run.call, 1, 10, "a")))[0]["params"] == {
+        "progressToken": 7,
+        "progress": 1,
+        "total": 10,
+        "message": "a",
+    }
+    with pytest.raises(LocalProtocolError):
+        harness.run(run.exchange.progress(run.call, 1, 10, "again"))
+
+
+def test_responding_twice_is_a_local_error(harness: Harness) -> None:
+    session = harness.initialize()
+    run = run_handler(harness.post(call("add", {"a": 1}), session))
+    harness.run(run.exchange.complete(run.call, "3"))
+    with pytest.raises(LocalProtocolError):
+        harness.run(run.exchange.complete(run.call, "3"))
+
+
+def test_messages_after_the_response_go_to_the_standalone_stream(harness: Harness) -> None:
+    session = harness.initialize()
+    run = run_handler(harness.post(call("chatty"), session))
+    harness.run(run.exchange.complete(run.call, "done"))
+    out = harness.run(run.exchange.log(1, "info", "late", None))
+    assert [(o.stream, o.seq) for o in out if isinstance(o, SendEvent)] == [("0", 1)]
+
+
+def test_server_request_needs_the_capability() -> None:
+    harness = make_harness(demo_app())
+    session = harness.initialize(capabilities={"sampling": {}})
+    run = run_handler(harness.post(call("chatty"), session))
+    with pytest.raises(LocalProtocolError, match="elicitation"):
+        harness.run(run.exchange.server_request(1, "elicitation/create", {}))
+    outgoing, out = harness.run(run.exchange.server_request(1, "sampling/createMessage", {"maxTokens": 1}))
+    assert outgoing == "s1-1"
+    assert events(out) == [
+        {"jsonrpc": "2.0", "id": "s1-1", "method": "sampling/createMessage", "params": {"maxTokens": 1}}
+    ]
+
+
+def resume(harness: Harness, session: str, last_event_id: str) -> list[Any]:
+    return harness.request("GET", None, [("mcp-session-id", session), ("last-event-id", last_event_id)])
+
+
+def test_resume_replays_exactly_the_missed_events(harness: Harness) -> None:
+    session = harness.initialize()
+    run = run_handler(harness.post(call("count", {"n": 3}, token="t"), session))
+    live: list[Any] = []
+    for chunk in ("1", "2", "3"):
+        live += harness.run(run.exchange.chunk(run.call, chunk))
+    live += harness.run(run.exchange.complete(run.call, None))
+    live_events = [o for o in live if isinstance(o, SendEvent)]
+    for k in range(0, 4):
+        out = resume(harness, session, f"s1-{k}")
+        assert out == [ResumeStream(session, "s1", k, out[0].headers)]
+        replayed, final = harness.run(harness.server.replay(session, "s1", k))
+        assert replayed == live_events[k:]
+        assert final is True
+
+
+def test_resume_refusals(harness: Harness) -> None:
+    session = harness.initialize()
+    other = harness.initialize()
+    run = run_handler(harness.post(call("count", {"n": 1}), session))
+    harness.run(run.exchange.chunk(run.call, "1"))
+    # Another session cannot reach this stream; nor can an id ahead of the log.
+    assert only_response(resume(harness, other, "s1-0")).status == 400
+    assert only_response(resume(harness, session, "s1-5")).status == 400
+    assert only_response(resume(harness, session, "zz-0")).status == 400
+
+
+def test_resume_after_eviction_is_410() -> None:
+    harness = make_harness(demo_app(), Config(max_events_per_stream=2))
+    session = harness.initialize()
+    run = run_handler(harness.post(call("count", {"n": 5}), session))
+    for chunk in "12345":
+        harness.run(run.exchange.chunk(run.call, chunk))
+    out = resume(harness, session, "s1-1")
+    assert only_response(out).status == 410
+    assert "no longer retained" in body_of(out)["error"]["message"]
+    assert isinstance(resume(harness, session, "s1-3")[0], ResumeStream)
+
+
+def test_events_age_out() -> None:
+    harness = make_harness(demo_app(), Config(max_event_age=10))
+    session = harness.initialize()
+    run = run_handler(harness.post(call("count", {"n": 2}), session))
+    harness.run(run.exchange.chunk(run.call, "1"))
+    harness.now[0] += 11
+    assert only_response(resume(harness, session, "s1-0")).status == 410
+
+
+def test_standalone_messages_are_kept_until_a_get_reads_them(harness: Harness) -> None:
+    session = harness.initialize()
+    out = harness.run(harness.server.notify_session(session, "notifications/tools/list_changed"))
+    assert [(o.stream, o.seq) for o in out if isinstance(o, SendEvent)] == [("0", 1)]
+    get = harness.request("GET", None, [("mcp-session-id", session)])
+    assert isinstance(get[0], ResumeStream) and get[0].after == 0
+    replayed, final = harness.run(harness.server.replay(session, "0", 0))
+    assert events(replayed) == [{"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}]
+    assert final is False
+    harness.server.stream_detached(session, "0", 1)
+    get = harness.request("GET", None, [("mcp-session-id", session)])
+    assert isinstance(get[0], ResumeStream) and get[0].after == 1
+    assert harness.run(harness.server.notify_session("gone", "notifications/x")) == []
+
+
+def test_batch_mixes_immediate_and_handler_answers() -> None:
+    harness = make_harness(demo_app())
+    session = harness.initialize("2025-03-26")
+    batch = [
+        {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        call("add", {"a": 2}, rid=2),
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    ]
+    outputs = harness.post(batch, session)
+    run = run_handler(outputs)
+    assert not any(isinstance(o, SendResponse) for o in outputs)
+    final = harness.run(run.exchange.complete(run.call, "4"))
+    assert [a["id"] for a in json.loads(only_response(final).body)] == [1, 2]
+
+
+def test_resources_and_prompts(harness: Harness) -> None:
+    session = harness.initialize()
+    listed = body_of(harness.post({"jsonrpc": "2.0", "id": 1, "method": "resources/list"}, session))["result"]
+    assert [r["uri"] for r in listed["resources"]] == ["test://text", "test://blob"]
+    templates = body_of(harness.post({"jsonrpc": "2.0", "id": 2, "method": "resources/templates/list"}, session))
+    assert templates["result"]["resourceTemplates"][0]["uriTemplate"] == "test://items/{id}"
+    run = run_handler(
+        harness.post(
+            {"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": "test://items/42"}}, session
+        )
+    )
+    assert run.call.kwargs == {"id": "42"}
+    out = harness.run(run.exchange.complete(run.call, '{"id": "42"}'))
+    assert json.loads(only_response(out).body)["result"] == {
+        "contents": [{"uri": "test://items/42", "text": '{"id": "42"}', "mimeType": "application/json"}]
+    }
+    missing = body_of(
+        harness.post({"jsonrpc": "2.0", "id": 4, "method": "resources/read", "params": {"uri": "test://none"}}, session)
+    )
+    assert missing["error"] == {
+        "code": -32002,
+        "message": "Resource not found: test://none",
+        "data": {"uri": "test://none"},
+    }
+    prompt = body_of(
+        harness.post({"jsonrpc": "2.0", "id": 5, "method": "prompts/get", "params": {"name": "greet"}}, session)
+    )
+    assert prompt["error"]["code"] == -32602
+    run = run_handler(
+        harness.post(
+            {
+                "jsonrpc": "2.0",
+                "id": 6,
+                "method": "prompts/get",
+                "params": {"name": "greet", "arguments": {"name": "Ada"}},
+            },
+            session,
+        )
+    )
+    out = harness.run(run.exchange.complete(run.call, "Hello Ada!"))
+    assert json.loads(only_response(out).body)["result"] == {
+        "messages": [{"role": "user", "content": {"type": "text", "text": "Hello Ada!"}}],
+        "description": "Greets someone.",
+    }
+
+
+def test_pagination_with_opaque_cursors() -> None:
+    from mcp_sansio import App
+
+    app = App("many")
+    for i in range(5):
+        app.tool(name=f"t{i}")(demo_app().tools["add"].fn)
+    harness = make_harness(app, Config(page_size=2))
+    session = harness.initialize()
+    names: list[str] = []
+    cursor = None
+    while True:
+        params = {"cursor": cursor} if cursor else {}
+        result = body_of(harness.post({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": params}, session))[
+            "result"
+        ]
+        names += [t["name"] for t in result["tools"]]
+        cursor = result.get("nextCursor")
+        if cursor is None:
+            break
+    assert names == [f"t{i}" for i in range(5)]
+    bad = body_of(
+        harness.post({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"cursor": "bogus!"}}, session)
+    )
+    assert bad["error"]["code"] == -32602
+
+
+def test_subscriptions_update_the_session(harness: Harness) -> None:
+    session = harness.initialize()
+    harness.post(
+        {"jsonrpc": "2.0", "id": 1, "method": "resources/subscribe", "params": {"uri": "test://text"}}, session
+    )
+    record = harness.store.execute(__import__("mcp_sansio")._store.LoadSession(session, harness.now[0], 1e9))
+    assert record.subscriptions == frozenset({"test://text"})
+    harness.post(
+        {"jsonrpc": "2.0", "id": 2, "method": "resources/unsubscribe", "params": {"uri": "test://text"}}, session
+    )
+    record = harness.store.execute(__import__("mcp_sansio")._store.LoadSession(session, harness.now[0], 1e9))
+    assert record.subscriptions == frozenset()
