@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 
-from mcp_sansio import App, Context, ToolError, audio, embedded_resource, image, text
+from mcp_sansio import App, Context, InputRequest, ToolError, audio, embedded_resource, image, text
 
 app = App("mcp-sansio-everything", "1.0.0")
 
@@ -239,6 +239,131 @@ async def stream_numbers(count: int, interval_ms: int = 0) -> AsyncIterator[str]
         yield str(number)
 
 
+# -- 2026-07-28 diagnostics: capabilities, logging, subscriptions, multi-round-trip requests --------
+
+NAME_FORM = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+
+
+@app.tool()
+async def test_missing_capability(ctx: Context) -> str:
+    """Needs sampling: a client that did not declare it gets -32021."""
+    answer = await ctx.sample([{"role": "user", "content": text("Say hi")}], max_tokens=10)
+    return f"Sampled: {json.dumps(answer.get('content'))}"
+
+
+@app.tool()
+async def test_streaming_elicitation(ctx: Context) -> str:
+    """Asks for a name (an InputRequiredResult in 2026-07-28, never a request on the stream)."""
+    answer = await ctx.elicit("What is your name?", NAME_FORM, key="user_name")
+    return f"Hello, {answer.get('content', {}).get('name', 'stranger')}!"
+
+
+@app.tool()
+async def test_logging_tool(ctx: Context) -> str:
+    """Logs; the message is only sent when the request asked for a log level."""
+    await ctx.log("info", "test_logging_tool ran")
+    return "Logging tool completed"
+
+
+@app.tool()
+async def test_trigger_tool_change(ctx: Context) -> str:
+    """Announces that the tool list changed, to every subscriber."""
+    await ctx.list_changed("tools")
+    return "Tool list change announced"
+
+
+@app.tool()
+async def test_trigger_prompt_change(ctx: Context) -> str:
+    """Announces that the prompt list changed, to every subscriber."""
+    await ctx.list_changed("prompts")
+    return "Prompt list change announced"
+
+
+@app.tool()
+async def test_input_required_result_elicitation(ctx: Context) -> str:
+    """Asks the user's name, then greets them."""
+    answer = await ctx.elicit("What is your name?", NAME_FORM, key="user_name")
+    if answer.get("action") != "accept":
+        return f"No name given ({answer.get('action')})"
+    return f"Hello, {answer.get('content', {}).get('name')}!"
+
+
+@app.tool()
+async def test_input_required_result_sampling(ctx: Context) -> str:
+    """Asks the client's model a question."""
+    question = [{"role": "user", "content": text("What is the capital of France?")}]
+    answer = await ctx.sample(question, max_tokens=100, key="capital_question")
+    return f"The model says: {json.dumps(answer.get('content'))}"
+
+
+@app.tool()
+async def test_input_required_result_list_roots(ctx: Context) -> str:
+    """Asks the client for its roots."""
+    answer = await ctx.list_roots(key="client_roots")
+    return f"Roots: {json.dumps(answer.get('roots', []))}"
+
+
+@app.tool()
+async def test_input_required_result_request_state(ctx: Context) -> str:
+    """Asks for a confirmation; the request state carries it across rounds (state-ok)."""
+    form = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    answer = await ctx.elicit("Please confirm", form, key="confirm")
+    return f"state-ok: confirmed={answer.get('content', {}).get('ok')}"
+
+
+@app.tool()
+async def test_input_required_result_multiple_inputs(ctx: Context) -> str:
+    """Asks for a name, a model greeting and the roots, all at once."""
+    answers = await ctx.ask(
+        {
+            "user_name": InputRequest.elicitation("What is your name?", NAME_FORM),
+            "greeting": InputRequest.sampling([{"role": "user", "content": text("Write a greeting")}], 50),
+            "client_roots": InputRequest.roots(),
+        }
+    )
+    return f"Got {', '.join(sorted(answers))}"
+
+
+@app.tool()
+async def test_input_required_result_multi_round(ctx: Context) -> str:
+    """Asks two questions, one round each."""
+    first = await ctx.elicit("What is your name?", NAME_FORM, key="step1")
+    color_form = {"type": "object", "properties": {"color": {"type": "string"}}, "required": ["color"]}
+    second = await ctx.elicit("What is your favourite color?", color_form, key="step2")
+    name, color = first.get("content", {}).get("name"), second.get("content", {}).get("color")
+    return f"{name} likes {color}"
+
+
+@app.tool()
+async def test_input_required_result_tampered_state(ctx: Context) -> str:
+    """Asks for a confirmation; a tampered request state is refused."""
+    form = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    answer = await ctx.elicit("Please confirm", form, key="confirm")
+    return f"confirmed={answer.get('content', {}).get('ok')}"
+
+
+@app.tool()
+async def test_input_required_result_capabilities(ctx: Context) -> str:
+    """Asks only for what the client can answer: sampling, and elicitation if declared."""
+    wanted = {"question": InputRequest.sampling([{"role": "user", "content": text("Pick a number")}], 10)}
+    if ctx.has_capability("elicitation"):
+        wanted["user_name"] = InputRequest.elicitation("What is your name?", NAME_FORM)
+    answers = await ctx.ask(wanted)
+    return f"Got {', '.join(sorted(answers))}"
+
+
+@app.tool(
+    input_schema={
+        "type": "object",
+        "properties": {"greeting": {"type": "string", "x-mcp-header": "Greeting"}},
+        "required": ["greeting"],
+    }
+)
+async def test_custom_header_tool(greeting: str) -> str:
+    """Echoes a greeting that is mirrored in the Mcp-Param-Greeting header."""
+    return f"Greeting: {greeting}"
+
+
 # -- resources ----------------------------------------------------------------------------------
 
 
@@ -306,6 +431,14 @@ async def test_prompt_with_image() -> list[dict[str, Any]]:
         {"role": "user", "content": image(PNG, "image/png")},
         {"role": "user", "content": text("Please analyze the image above.")},
     ]
+
+
+@app.prompt()
+async def test_input_required_result_prompt(ctx: Context) -> str:
+    """A prompt that asks the user for context first."""
+    form = {"type": "object", "properties": {"context": {"type": "string"}}, "required": ["context"]}
+    answer = await ctx.elicit("What context should the prompt use?", form, key="user_context")
+    return f"Use this context: {answer.get('content', {}).get('context', '')}"
 
 
 # -- completion -------------------------------------------------------------------------------------

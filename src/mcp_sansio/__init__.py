@@ -35,13 +35,14 @@ from ._events import (
 from ._exchange import CHUNK_META_KEY, Exchange
 from ._http import Headers, HttpRequest
 from ._jsonrpc import ErrorResponse, Message, Notification, Request, RequestId, Response
+from ._mrtr import InputRequest, InputRequired
 from ._registry import App
 from ._results import ClientError, ToolError, audio, embedded_resource, image, text
 from ._server import SESSION_NOT_FOUND, Server
 from ._session import LOG_LEVELS, SessionRecord
 from ._state import ExchangeState, SessionState
 from ._store import ClaimOutcome, LogSlice, MemoryStore, Plan, StoreCommand, run_plan
-from ._versions import LATEST_LEGACY_VERSION, LEGACY_VERSIONS
+from ._versions import LATEST_LEGACY_VERSION, LEGACY_VERSIONS, MODERN_VERSIONS
 
 __all__ = [
     "App",
@@ -60,11 +61,14 @@ __all__ = [
     "ExchangeState",
     "Headers",
     "HttpRequest",
+    "InputRequest",
+    "InputRequired",
     "INTERNAL_ERROR",
     "INVALID_PARAMS",
     "INVALID_REQUEST",
     "LATEST_LEGACY_VERSION",
     "LEGACY_VERSIONS",
+    "MODERN_VERSIONS",
     "LOG_LEVELS",
     "LocalProtocolError",
     "LogSlice",

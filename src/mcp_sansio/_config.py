@@ -29,8 +29,10 @@ class Config:
         validate_loopback: Check Origin/Host against loopback names (DNS-rebinding
             protection); the bundled server enables it when bound to loopback.
         sse_retry_ms: ``retry:`` advice sent on priming events (2025-11-25 clients).
-        sse_close_after_events: Close a POST stream after this many events (stream
-            polling, SEP-1699) so the client resumes with GET; None keeps it open.
+        sse_close_after_events: Close a client's connection to a stream after this many
+            events (stream polling, SEP-1699); it resumes with GET and ``Last-Event-ID``.
+            Only for 2025-11-25 clients, which can resume. None keeps streams open.
+        sse_close_after_seconds: Likewise, after this many seconds of one connection.
         single_get_stream: Refuse (409) a second concurrent GET stream per session.
         page_size: Items per page of list results.
         server_name: ``serverInfo.name`` reported in ``initialize``.
@@ -52,6 +54,7 @@ class Config:
     validate_loopback: bool = True
     sse_retry_ms: int = 1000
     sse_close_after_events: int | None = None
+    sse_close_after_seconds: float | None = None
     single_get_stream: bool = True
     page_size: int = 100
     server_name: str = "mcp-sansio"
@@ -77,5 +80,7 @@ class Config:
                 raise ValueError(f"Config.{name} must be a positive number, got {value!r}")
         if self.sse_close_after_events is not None and self.sse_close_after_events < 1:
             raise ValueError("Config.sse_close_after_events must be None or at least 1")
+        if self.sse_close_after_seconds is not None and self.sse_close_after_seconds <= 0:
+            raise ValueError("Config.sse_close_after_seconds must be None or positive")
         object.__setattr__(self, "allowed_origins", frozenset(self.allowed_origins))
         object.__setattr__(self, "allowed_hosts", frozenset(h.lower() for h in self.allowed_hosts))

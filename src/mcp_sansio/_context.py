@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from ._jsonrpc import RequestId
+from ._mrtr import InputRequest
 
 __all__ = ["Context"]
 
@@ -41,25 +42,50 @@ class Context(Protocol):
     def notify(self, method: str, params: dict[str, Any] | None = None) -> Awaitable[None]:
         """Send any notification related to this request."""
 
+    def has_capability(self, name: str) -> bool:
+        """Whether the client declared capability ``name`` (``sampling``, ``elicitation``, ``roots``...)."""
+
     def request(self, method: str, params: dict[str, Any] | None = None) -> Awaitable[dict[str, Any]]:
-        """Send a request to the client and wait for its result.
+        """Send a request to the client and wait for its result (legacy revisions only).
 
         Raises:
             ClientError: the client answered with a JSON-RPC error.
         """
 
-    def elicit(self, message: str, requested_schema: dict[str, Any]) -> Awaitable[dict[str, Any]]:
+    def ask(self, requests: dict[str, InputRequest]) -> Awaitable[dict[str, dict[str, Any]]]:
+        """Ask the client for several inputs at once; returns the answers by key.
+
+        Written once, this works in both eras: legacy revisions send one
+        server-to-client request per input and wait; in 2026-07-28 the round ends
+        with an ``InputRequiredResult`` listing what is missing, and the handler
+        runs again from the top when the client retries with the answers.
+
+        Raises:
+            ClientError: a legacy client answered with a JSON-RPC error.
+        """
+
+    def elicit(
+        self, message: str, requested_schema: dict[str, Any], *, key: str = "elicitation"
+    ) -> Awaitable[dict[str, Any]]:
         """Ask the user for structured input (``elicitation/create``, form mode)."""
 
-    def sample(self, messages: list[dict[str, Any]], max_tokens: int, **params: Any) -> Awaitable[dict[str, Any]]:
+    def sample(
+        self, messages: list[dict[str, Any]], max_tokens: int, *, key: str = "sampling", **params: Any
+    ) -> Awaitable[dict[str, Any]]:
         """Ask the client's model for a completion (``sampling/createMessage``)."""
+
+    def list_roots(self, *, key: str = "roots") -> Awaitable[dict[str, Any]]:
+        """Ask the client for its roots (``roots/list``)."""
 
     def close_stream(self) -> Awaitable[None]:
         """Close the client's connection to this request's SSE stream; the handler keeps running.
 
         A 2025-11-25 client reconnects with ``Last-Event-ID`` and receives every
-        later event, the response included (SEP-1699). A no-op for older clients.
+        later event, the response included (SEP-1699). A no-op otherwise.
         """
 
-    def list_roots(self) -> Awaitable[dict[str, Any]]:
-        """Ask the client for its roots (``roots/list``)."""
+    def list_changed(self, kind: str) -> Awaitable[None]:
+        """Tell every client that the list of ``kind`` (tools, prompts, resources) changed."""
+
+    def resource_updated(self, uri: str) -> Awaitable[None]:
+        """Tell every client subscribed to ``uri`` that the resource changed."""

@@ -48,13 +48,16 @@ class StartStream:
     Then deliver the events of ``stream`` (see :class:`SendEvent`) on it.
 
     ``priming``, when set, is a priming event (2025-11-25) to send right after
-    the headers, to this connection only.
+    the headers, to this connection only. ``close_after``, when set, is how many
+    seconds to serve this connection before ending it (stream polling); the
+    client resumes with ``Last-Event-ID``.
     """
 
     session_id: str | None
     stream: str
     headers: tuple[Header, ...]
     priming: bytes | None = None
+    close_after: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,7 @@ class ResumeStream:
     after: int
     headers: tuple[Header, ...]
     priming: bytes | None = None
+    close_after: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +125,8 @@ class Call:
         progress_token: The client's progress token, if it sent one.
         name: The tool, prompt or resource URI being served (for messages).
         convert: Turns the handler's return value into the MCP result object.
+        answers: Input responses collected so far (stateless revision); None in a legacy session.
+        cache: (ttlMs, cacheScope) for the result, where the revision wants cache hints.
     """
 
     request_id: RequestId
@@ -132,6 +138,8 @@ class Call:
     progress_token: str | int | None = None
     name: str = ""
     convert: Callable[[Any], dict[str, Any]] = field(default=dict, compare=False, repr=False)
+    answers: dict[str, Any] | None = None
+    cache: tuple[int, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,9 @@
 The exchange answers ``application/json`` when every handler finished without
 sending anything else first, and switches to ``text/event-stream`` the moment
 a handler streams, notifies or asks the client something (a streaming tool
-starts in SSE). Every SSE event is appended to the stream's log before it is
-delivered, so a client that drops can resume with ``Last-Event-ID``.
+starts in SSE). In the legacy revisions every SSE event is appended to the
+stream's log before it is delivered, so a client that drops can resume with
+``Last-Event-ID``; stateless (2026-07-28) streams have no ids and no log.
 """
 
 from __future__ import annotations
@@ -13,23 +14,27 @@ from collections.abc import Callable
 from typing import Any
 
 from ._config import Config
-from ._errors import INTERNAL_ERROR, LocalProtocolError, ProtocolError
+from ._errors import INTERNAL_ERROR, INVALID_PARAMS, LocalProtocolError, ProtocolError, RemoteProtocolError
 from ._events import Call, DisconnectStream, EndStream, Output, SendEvent, SendResponse, StartStream
 from ._jsonrpc import ErrorResponse, Notification, Request, RequestId, Response, dumps, id_key
+from ._modern import CACHEABLE_METHODS, META_SERVER_INFO
+from ._mrtr import CAPABILITY_FOR, InputRequest, InputRequired, RequestState, missing_capability
+from ._peer import Peer
 from ._results import ToolError, chunk_blocks, tool_error_result
-from ._session import LOG_LEVELS, SessionRecord
+from ._session import LOG_LEVELS
 from ._sse import format_event_id, frame_event
 from ._state import EXCHANGE_TRANSITIONS, ExchangeEvent, ExchangeState, transition
 from ._store import AppendEvent, OpenStream, Plan, ReleaseRequest
 from ._versions import has_priming
 
-__all__ = ["Exchange", "CHUNK_META_KEY", "JSON_HEADERS", "sse_headers"]
+__all__ = ["Exchange", "CHUNK_META_KEY", "JSON_HEADERS", "sse_headers", "error_response"]
 
 # Where a streamed chunk's content block travels inside notifications/progress.
 CHUNK_META_KEY = "io.github.mcp-sansio/chunk"
 JSON_HEADERS: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
-_CAPABILITY_FOR = {"sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"}
 StandaloneSender = Callable[[Notification | Request], Plan[list[Output]]]
+# What each kind of input answer must contain to be usable.
+_ANSWER_KEYS = {"elicitation/create": "action", "sampling/createMessage": "content", "roots/list": "roots"}
 
 
 def sse_headers(session_id: str | None) -> tuple[tuple[str, str], ...]:
@@ -44,6 +49,21 @@ def sse_headers(session_id: str | None) -> tuple[tuple[str, str], ...]:
     return tuple(headers)
 
 
+def error_response(
+    exc: ProtocolError, request_id: Any = None, headers: tuple[tuple[str, str], ...] = ()
+) -> SendResponse:
+    """The HTTP answer to a refused request: its status, and a JSON-RPC error body."""
+    if exc.code is None:
+        return SendResponse(exc.error_status_hint, headers)
+    body = ErrorResponse(request_id, exc.code, exc.message, exc.data).to_json()
+    return SendResponse(exc.error_status_hint, (*JSON_HEADERS, *headers), dumps(body))
+
+
+def _no_standalone(message: Notification | Request) -> Plan[list[Output]]:
+    return []
+    yield  # pragma: no cover - makes this a generator
+
+
 class Exchange:
     """The state of one POST's response; driven by the adapter as handlers run.
 
@@ -55,31 +75,42 @@ class Exchange:
         self,
         *,
         config: Config,
-        session: SessionRecord,
+        peer: Peer,
         stream: str,
         requests: list[Request],
         batch: bool,
         now: Callable[[], float],
-        standalone: StandaloneSender,
+        standalone: StandaloneSender = _no_standalone,
+        request_state: RequestState | None = None,
+        cache: tuple[int, str] = (0, "private"),
     ) -> None:
         self.config = config
-        self.session = session
+        self.peer = peer
         self.stream = stream
         self.batch = batch
         self.state = ExchangeState.PENDING
         self._now = now
         self._standalone = standalone
+        self._request_state = request_state
+        self._cache = cache
         self._open: dict[str, Request] = {id_key(r.id): r for r in requests}
         self._answers: list[Response | ErrorResponse] = []
+        self._status = 200
         self._progress: dict[str, float] = {}
         self._chunks: dict[str, list[dict[str, Any]]] = {}
         self._outgoing = 0
-        self._last_seq = 0
+        self._seq = 0
+        self._since_disconnect = 0
 
     @property
-    def session_id(self) -> str:
-        """The session this exchange belongs to."""
-        return self.session.id
+    def session_id(self) -> str | None:
+        """The legacy session this exchange belongs to (None when stateless)."""
+        return self.peer.session_id
+
+    @property
+    def cancel_on_disconnect(self) -> bool:
+        """Whether a client that closes the response cancels its handlers (2026-07-28 only)."""
+        return self.peer.modern
 
     def is_open(self, request_id: RequestId) -> bool:
         """Whether request ``request_id`` still awaits its response here."""
@@ -91,17 +122,23 @@ class Exchange:
 
     # -- stream plumbing ----------------------------------------------------
 
+    def _resumable(self) -> bool:
+        return not self.peer.modern and has_priming(self.peer.protocol_version)
+
     def start_stream(self) -> Plan[list[Output]]:
         """Switch to SSE (if not yet): headers, and a priming event for 2025-11-25 clients."""
         if self.state is not ExchangeState.PENDING:
             return []
         self.state = transition(EXCHANGE_TRANSITIONS, self.state, ExchangeEvent.START_STREAM)
-        yield OpenStream(self.session.id, self.stream)
-        priming = None
-        if has_priming(self.session.protocol_version):
+        priming, close_after = None, None
+        if self.session_id is not None:
+            yield OpenStream(self.session_id, self.stream)
+        if self._resumable():
             event_id = format_event_id(self.stream, 0)
             priming = frame_event(b"", event_id=event_id, retry_ms=self.config.sse_retry_ms)
-        out: list[Output] = [StartStream(self.session.id, self.stream, sse_headers(self.session.id), priming)]
+            close_after = self.config.sse_close_after_seconds
+        headers = sse_headers(self.session_id)
+        out: list[Output] = [StartStream(self.session_id, self.stream, headers, priming, close_after)]
         # Answers computed before the switch (built-in methods in a batch) go first.
         for answer in self._answers:
             out += yield from self._append(dumps(answer.to_json()), final=False)
@@ -109,8 +146,15 @@ class Exchange:
         return out
 
     def _append(self, data: bytes, *, final: bool) -> Plan[list[Output]]:
+        if self.session_id is None:
+            # Stateless streams are not resumable: no log, no event ids.
+            self._seq += 1
+            out: list[Output] = [SendEvent(None, self.stream, self._seq, frame_event(data))]
+            if final:
+                out.append(EndStream(None, self.stream, self._seq))
+            return out
         seq: int = yield AppendEvent(
-            self.session.id,
+            self.session_id,
             self.stream,
             data,
             self._now(),
@@ -118,11 +162,18 @@ class Exchange:
             self.config.max_event_age,
             final,
         )
-        self._last_seq = seq
         frame = frame_event(data, event_id=format_event_id(self.stream, seq))
-        out: list[Output] = [SendEvent(self.session.id, self.stream, seq, frame)]
+        out = [SendEvent(self.session_id, self.stream, seq, frame)]
         if final:
-            out.append(EndStream(self.session.id, self.stream, seq))
+            out.append(EndStream(self.session_id, self.stream, seq))
+            return out
+        budget = self.config.sse_close_after_events
+        if budget is not None and self._resumable():
+            self._since_disconnect += 1
+            if self._since_disconnect >= budget:
+                # Stream polling (SEP-1699): the client reconnects with Last-Event-ID.
+                self._since_disconnect = 0
+                out.append(DisconnectStream(self.session_id, self.stream))
         return out
 
     def _send(self, request_id: RequestId, message: Notification | Request) -> Plan[list[Output]]:
@@ -141,10 +192,10 @@ class Exchange:
         return (yield from self._send(request_id, Notification(method, params)))
 
     def log(self, request_id: RequestId, level: str, data: Any, logger: str | None) -> Plan[list[Output]]:
-        """Send ``notifications/message`` if the session's log level lets it through."""
+        """Send ``notifications/message`` if the client's log level lets it through."""
         if level not in LOG_LEVELS:
             raise LocalProtocolError(f"unknown log level {level!r}; use one of {', '.join(LOG_LEVELS)}")
-        if not self.session.wants_log(level):
+        if not self.peer.wants_log(level):
             return []
         params: dict[str, Any] = {"level": level, "data": data}
         if logger is not None:
@@ -175,21 +226,55 @@ class Exchange:
             params["_meta"] = meta
         return (yield from self.notify(call.request_id, "notifications/progress", params))
 
+    def _require(self, method: str) -> None:
+        capability = CAPABILITY_FOR.get(method)
+        if capability is not None and not self.peer.has_capability(capability):
+            if self.peer.modern:
+                raise missing_capability(capability)
+            raise LocalProtocolError(f"the client did not declare the {capability!r} capability needed for {method}")
+
     def server_request(
         self, request_id: RequestId, method: str, params: dict[str, Any] | None
     ) -> Plan[tuple[str, list[Output]]]:
-        """Send a request to the client on this request's stream; returns its id and the outputs.
+        """Send a request to the client on this request's stream (legacy); returns its id and the outputs.
 
         Raises:
-            LocalProtocolError: the client did not declare the capability the method needs.
+            LocalProtocolError: the client did not declare the capability the
+                method needs, or the exchange is stateless (use :meth:`inputs`).
         """
-        capability = _CAPABILITY_FOR.get(method)
-        if capability is not None and not self.session.has_capability(capability):
-            raise LocalProtocolError(f"the client did not declare the {capability!r} capability needed for {method}")
+        if self.peer.modern:
+            raise LocalProtocolError("2026-07-28 has no server-to-client requests; ask through Exchange.inputs")
+        self._require(method)
         self._outgoing += 1
         outgoing = f"{self.stream}-{self._outgoing}"
         out = yield from self._send(request_id, Request(outgoing, method, params))
         return outgoing, out
+
+    def inputs(self, call: Call, requests: dict[str, InputRequest]) -> dict[str, dict[str, Any]]:
+        """The client's answers to ``requests`` (stateless revision), from this round or earlier ones.
+
+        Raises:
+            RemoteProtocolError: -32021 if the client lacks a needed capability,
+                -32602 if an answer is malformed.
+            InputRequired: some answers are missing; the handler's round ends here.
+        """
+        answers = call.answers or {}
+        found: dict[str, dict[str, Any]] = {}
+        for key, request in requests.items():
+            self._require(request.method)
+            answer = answers.get(key)
+            if answer is None:
+                continue
+            required = _ANSWER_KEYS.get(request.method)
+            if not isinstance(answer, dict) or (required is not None and required not in answer):
+                raise RemoteProtocolError(
+                    f"Invalid params: inputResponses[{key!r}] is not a {request.method} result", code=INVALID_PARAMS
+                )
+            found[key] = answer
+        missing = {key: request for key, request in requests.items() if key not in found}
+        if missing:
+            raise InputRequired(missing, answers)
+        return found
 
     def chunk(self, call: Call, value: Any) -> Plan[list[Output]]:
         """One chunk yielded by a streaming tool: its own event, now; kept for the final result."""
@@ -201,17 +286,10 @@ class Exchange:
             if call.progress_token is not None:
                 count = len(self._chunks[id_key(call.request_id)])
                 out += yield from self.progress(call, count, None, label, {CHUNK_META_KEY: block})
-            else:
+            elif self.peer.wants_log("info"):
                 data = {"requestId": call.request_id, "chunk": block}
-                out += yield from self.notify(
-                    call.request_id,
-                    "notifications/message",
-                    {
-                        "level": "info",
-                        "logger": f"tool/{call.name}",
-                        "data": data,
-                    },
-                )
+                params = {"level": "info", "logger": f"tool/{call.name}", "data": data}
+                out += yield from self.notify(call.request_id, "notifications/message", params)
         return out
 
     def close_stream(self, request_id: RequestId) -> Plan[list[Output]]:
@@ -222,10 +300,10 @@ class Exchange:
         since they could not get the rest. The handler's later events go to the
         log, and the client gets them with GET and ``Last-Event-ID``.
         """
-        if not has_priming(self.session.protocol_version) or not self.is_open(request_id):
+        if not self._resumable() or not self.is_open(request_id) or self.session_id is None:
             return []
         out = yield from self.start_stream()
-        out.append(DisconnectStream(self.session.id, self.stream))
+        out.append(DisconnectStream(self.session_id, self.stream))
         return out
 
     # -- endings -------------------------------------------------------------
@@ -236,8 +314,17 @@ class Exchange:
         return (yield from self.respond(Response(call.request_id, result)))
 
     def fail(self, call: Call, exc: BaseException) -> Plan[list[Output]]:
-        """The handler for ``call`` raised: a tool gets an ``isError`` result, others a JSON-RPC error."""
+        """The handler for ``call`` raised.
+
+        Missing inputs become an ``InputRequiredResult``; protocol errors a
+        JSON-RPC error; other tool failures an ``isError`` result; anything
+        else an internal error.
+        """
+        if isinstance(exc, InputRequired):
+            return (yield from self.respond(Response(call.request_id, self._input_required(call, exc))))
         if isinstance(exc, ProtocolError) and exc.code is not None:
+            if self.peer.modern and isinstance(exc, RemoteProtocolError):
+                self._status = exc.error_status_hint
             answer: Response | ErrorResponse = ErrorResponse(call.request_id, exc.code, exc.message, exc.data)
         elif call.kind == "tool":
             message = str(exc) if isinstance(exc, ToolError) else f"{type(exc).__name__}: {exc}"
@@ -246,21 +333,47 @@ class Exchange:
             answer = ErrorResponse(call.request_id, INTERNAL_ERROR, f"Internal error: {type(exc).__name__}: {exc}")
         return (yield from self.respond(answer))
 
+    def _input_required(self, call: Call, signal: InputRequired) -> dict[str, Any]:
+        if self._request_state is None:
+            raise LocalProtocolError("input requests need a stateless exchange with a request-state key")
+        request = self._open[id_key(call.request_id)]
+        state = self._request_state.seal(request.method, call.name, signal.answers, self._now())
+        requests = {key: r.to_json() for key, r in signal.requests.items()}
+        return {"resultType": "input_required", "inputRequests": requests, "requestState": state}
+
     def _result(self, call: Call, value: Any) -> dict[str, Any]:
         if call.streaming:
             # An async generator returns nothing: its result is every chunk it yielded.
             return {"content": self._chunks.pop(id_key(call.request_id), [])}
-        return call.convert(value)
+        result: dict[str, Any] = call.convert(value)
+        if call.cache is not None and self.peer.modern:
+            result = {**result, "ttlMs": call.cache[0], "cacheScope": call.cache[1]}
+        return result
+
+    def _envelope(self, method: str, result: dict[str, Any]) -> dict[str, Any]:
+        """A stateless result: ``resultType``, ``serverInfo`` in ``_meta``, cache hints where required."""
+        out = dict(result)
+        out.setdefault("resultType", "complete")
+        meta = dict(out.get("_meta") or {})
+        meta.setdefault(META_SERVER_INFO, self.peer.server_info)
+        out["_meta"] = meta
+        if method in CACHEABLE_METHODS and out["resultType"] == "complete":
+            out.setdefault("ttlMs", self._cache[0])
+            out.setdefault("cacheScope", self._cache[1])
+        return out
 
     def respond(self, answer: Response | ErrorResponse) -> Plan[list[Output]]:
         """Send the response to one of this exchange's requests (exactly once)."""
         assert answer.id is not None
         key = id_key(answer.id)
-        if key not in self._open:
+        request = self._open.pop(key, None)
+        if request is None:
             raise LocalProtocolError(f"request {answer.id!r} already has its response (or is not in this exchange)")
-        del self._open[key]
         self._progress.pop(key, None)
-        yield ReleaseRequest(self.session.id, key)
+        if self.peer.modern and isinstance(answer, Response):
+            answer = Response(answer.id, self._envelope(request.method, answer.result))
+        if self.session_id is not None:
+            yield ReleaseRequest(self.session_id, key)
         done = not self._open
         if self.state is ExchangeState.STREAMING:
             out = yield from self._append(dumps(answer.to_json()), final=done)
@@ -272,5 +385,5 @@ class Exchange:
             return []
         self.state = transition(EXCHANGE_TRANSITIONS, self.state, ExchangeEvent.FINISH)
         payload: Any = [a.to_json() for a in self._answers] if self.batch else self._answers[0].to_json()
-        headers = (*JSON_HEADERS, ("mcp-session-id", self.session.id))
-        return [SendResponse(200, headers, dumps(payload))]
+        headers = JSON_HEADERS if self.session_id is None else (*JSON_HEADERS, ("mcp-session-id", self.session_id))
+        return [SendResponse(self._status, headers, dumps(payload))]

@@ -21,6 +21,8 @@ __all__ = [
     "ErrorResponse",
     "Message",
     "parse_body",
+    "parse_value",
+    "loads",
     "parse_message",
     "dumps",
     "id_key",
@@ -102,7 +104,8 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _loads(body: bytes) -> Any:
+def loads(body: bytes) -> Any:
+    """Decode a body as JSON; -32700 (as RemoteProtocolError) if it is not."""
     try:
         return json.loads(body, parse_constant=_reject_constant)
     except RecursionError:
@@ -174,6 +177,21 @@ def parse_message(obj: Any) -> Message:
     raise _invalid("a message needs a method, a result or an error")
 
 
+def parse_value(value: Any, *, allow_batch: bool) -> tuple[list[Message], bool]:
+    """Validate a decoded body (one message or a batch) as JSON-RPC messages.
+
+    Raises:
+        RemoteProtocolError: -32600 naming what is wrong.
+    """
+    if isinstance(value, list):
+        if not allow_batch:
+            raise _invalid("JSON-RPC batches are only accepted under protocol version 2025-03-26")
+        if not value:
+            raise _invalid("an empty batch")
+        return [parse_message(item) for item in value], True
+    return [parse_message(value)], False
+
+
 def parse_body(body: bytes, *, allow_batch: bool) -> tuple[list[Message], bool]:
     """Parse an HTTP request body into JSON-RPC messages.
 
@@ -187,14 +205,7 @@ def parse_body(body: bytes, *, allow_batch: bool) -> tuple[list[Message], bool]:
     Raises:
         RemoteProtocolError: -32700 for invalid JSON, -32600 for anything else.
     """
-    value = _loads(body)
-    if isinstance(value, list):
-        if not allow_batch:
-            raise _invalid("JSON-RPC batches are only accepted under protocol version 2025-03-26")
-        if not value:
-            raise _invalid("an empty batch")
-        return [parse_message(item) for item in value], True
-    return [parse_message(value)], False
+    return parse_value(loads(body), allow_batch=allow_batch)
 
 
 def dumps(obj: Any) -> bytes:

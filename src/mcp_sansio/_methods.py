@@ -17,6 +17,7 @@ from ._config import Config
 from ._errors import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND
 from ._events import Call
 from ._jsonrpc import ErrorResponse, Request
+from ._modern import supported_versions
 from ._registry import App
 from ._results import completion_result, prompt_result, resource_result, tool_error_result, tool_result
 from ._schema import validate
@@ -118,21 +119,41 @@ def _tool_call(request: Request, app: App) -> Planned:
     )
 
 
-def _resource_read(request: Request, app: App) -> Planned:
+def _resource_read(request: Request, app: App, *, modern: bool) -> Planned:
     uri = (request.params or {}).get("uri")
     if not isinstance(uri, str):
         return _error(request, INVALID_PARAMS, "Invalid params: resources/read needs a string uri")
     resource = app.resources.get(uri)
     if resource is not None:
         convert = functools.partial(resource_result, uri, mime_type=resource.mime_type)
-        return Call(request.id, "resource", resource.fn, {}, resource.context_param, name=uri, convert=convert)
+        return Call(
+            request.id,
+            "resource",
+            resource.fn,
+            {},
+            resource.context_param,
+            name=uri,
+            convert=convert,
+            cache=resource.cache,
+        )
     found = app.find_template(uri)
     if found is None:
-        return _error(request, RESOURCE_NOT_FOUND, f"Resource not found: {uri}", {"uri": uri})
+        # 2026-07-28 moved "not found" to -32602 (SEP-2164); the legacy revisions use -32002.
+        code = INVALID_PARAMS if modern else RESOURCE_NOT_FOUND
+        return _error(request, code, f"Resource not found: {uri}", {"uri": uri})
     template, bound = found
     convert = functools.partial(resource_result, uri, mime_type=template.mime_type)
     kwargs = _bind(template.fn, bound, template.context_param)
-    return Call(request.id, "resource", template.fn, kwargs, template.context_param, name=uri, convert=convert)
+    return Call(
+        request.id,
+        "resource",
+        template.fn,
+        kwargs,
+        template.context_param,
+        name=uri,
+        convert=convert,
+        cache=template.cache,
+    )
 
 
 def _prompt_get(request: Request, app: App) -> Planned:
@@ -165,6 +186,15 @@ def _complete(request: Request, app: App) -> Planned:
     return Call(request.id, "completion", app.completer, kwargs, name="complete", convert=completion_result)
 
 
+def _stateless_only(request: Request, app: App) -> Planned:
+    if request.method == "server/discover":
+        result: dict[str, Any] = {"supportedVersions": supported_versions(), "capabilities": server_capabilities(app)}
+        if app.instructions:
+            result["instructions"] = app.instructions
+        return result
+    return _error(request, METHOD_NOT_FOUND, f"Method not found: {request.method}")
+
+
 def _set_level(request: Request, session: SessionRecord) -> Planned:
     level = (request.params or {}).get("level")
     if level not in LOG_LEVELS:
@@ -180,8 +210,8 @@ def _subscription(request: Request, session: SessionRecord, subscribe: bool) -> 
     return SessionChange(replace(session, subscriptions=subs), {})
 
 
-def plan_method(request: Request, session: SessionRecord, app: App, config: Config) -> Planned:
-    """How to answer ``request`` in ``session``."""
+def plan_method(request: Request, session: SessionRecord | None, app: App, config: Config) -> Planned:
+    """How to answer ``request`` in a legacy ``session``, or statelessly when ``session`` is None."""
     method = request.method
     if method == "tools/call":
         return _tool_call(request, app)
@@ -193,16 +223,18 @@ def plan_method(request: Request, session: SessionRecord, app: App, config: Conf
         return _page(request, [r.describe() for r in app.resources.values()], "resources", config)
     if method == "resources/templates/list":
         return _page(request, [t.describe() for t in app.templates], "resourceTemplates", config)
-    if method == "resources/read":
-        return _resource_read(request, app)
-    if method in ("resources/subscribe", "resources/unsubscribe"):
-        return _subscription(request, session, method == "resources/subscribe")
     if method == "prompts/list":
         return _page(request, [p.describe() for p in app.prompts.values()], "prompts", config)
     if method == "prompts/get":
         return _prompt_get(request, app)
     if method == "completion/complete":
         return _complete(request, app)
+    if method == "resources/read":
+        return _resource_read(request, app, modern=session is None)
+    if session is None:
+        return _stateless_only(request, app)
+    if method in ("resources/subscribe", "resources/unsubscribe"):
+        return _subscription(request, session, method == "resources/subscribe")
     if method == "logging/setLevel":
         return _set_level(request, session)
     if method == "initialize":

@@ -68,6 +68,7 @@ class ResourceDef:
     mime_type: str | None = None
     title: str | None = None
     context_param: str | None = None
+    cache: tuple[int, str] | None = None
 
     def describe(self) -> dict[str, Any]:
         """The entry of this resource in ``resources/list``."""
@@ -89,6 +90,7 @@ class TemplateDef:
     mime_type: str | None = None
     title: str | None = None
     context_param: str | None = None
+    cache: tuple[int, str] | None = None
 
     def describe(self) -> dict[str, Any]:
         """The entry of this template in ``resources/templates/list``."""
@@ -128,6 +130,9 @@ def _doc(fn: Handler) -> str | None:
 class App:
     """A server's catalogue of tools, resources, templates, prompts and completions.
 
+    ``cache_ttl_ms`` and ``cache_scope`` are the cache hints of stateless
+    (2026-07-28) discover and list results; resources can set their own.
+
     Example::
 
         app = App("demo")
@@ -140,6 +145,8 @@ class App:
     name: str = "mcp-sansio"
     version: str = "0.1.0"
     instructions: str | None = None
+    cache_ttl_ms: int = 0
+    cache_scope: str = "private"
     tools: dict[str, ToolDef] = field(default_factory=dict)
     resources: dict[str, ResourceDef] = field(default_factory=dict)
     templates: list[TemplateDef] = field(default_factory=list)
@@ -187,14 +194,20 @@ class App:
         description: str | None = None,
         mime_type: str | None = None,
         title: str | None = None,
+        ttl_ms: int | None = None,
+        cache_scope: str | None = None,
     ) -> Callable[[F], F]:
-        """Register a function returning a resource's contents (str, bytes, or content dicts)."""
+        """Register a function returning a resource's contents (str, bytes, or content dicts).
+
+        ``ttl_ms`` and ``cache_scope`` override the app's cache hints for reads of it.
+        """
 
         def register(fn: F) -> F:
             if uri in self.resources:
                 raise ValueError(f"resource {uri!r} is already registered")
+            cache = self._cache(ttl_ms, cache_scope)
             self.resources[uri] = ResourceDef(
-                uri, name or fn.__name__, fn, description or _doc(fn), mime_type, title, _context_param(fn)
+                uri, name or fn.__name__, fn, description or _doc(fn), mime_type, title, _context_param(fn), cache
             )
             return fn
 
@@ -208,14 +221,24 @@ class App:
         description: str | None = None,
         mime_type: str | None = None,
         title: str | None = None,
+        ttl_ms: int | None = None,
+        cache_scope: str | None = None,
     ) -> Callable[[F], F]:
         """Register a function serving every URI that matches an RFC 6570 template."""
 
         def register(fn: F) -> F:
             template = UriTemplate.parse(uri_template)
+            cache = self._cache(ttl_ms, cache_scope)
             self.templates.append(
                 TemplateDef(
-                    template, name or fn.__name__, fn, description or _doc(fn), mime_type, title, _context_param(fn)
+                    template,
+                    name or fn.__name__,
+                    fn,
+                    description or _doc(fn),
+                    mime_type,
+                    title,
+                    _context_param(fn),
+                    cache,
                 )
             )
             return fn
@@ -248,6 +271,13 @@ class App:
             return fn
 
         return register
+
+    def _cache(self, ttl_ms: int | None, scope: str | None) -> tuple[int, str]:
+        ttl = self.cache_ttl_ms if ttl_ms is None else ttl_ms
+        chosen = self.cache_scope if scope is None else scope
+        if ttl < 0 or chosen not in ("public", "private"):
+            raise ValueError("ttl_ms must be >= 0 and cache_scope 'public' or 'private'")
+        return ttl, chosen
 
     def find_template(self, uri: str) -> tuple[TemplateDef, dict[str, str]] | None:
         """The first template matching ``uri`` and the variables it binds."""

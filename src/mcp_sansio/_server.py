@@ -37,10 +37,14 @@ from ._events import (
     SendResponse,
     SessionClosed,
 )
-from ._exchange import JSON_HEADERS, Exchange, sse_headers
+from ._exchange import JSON_HEADERS, Exchange, error_response, sse_headers
 from ._http import ALLOWED_METHODS, HttpRequest, accepts, check_origin_and_host
-from ._jsonrpc import ErrorResponse, Message, Notification, Request, Response, dumps, id_key, parse_body
+from ._jsonrpc import ErrorResponse, Message, Notification, Request, Response, dumps, id_key, loads, parse_value
+from ._listen import LIST_CHANGED, Listeners
 from ._methods import SessionChange, plan_method, server_capabilities
+from ._modern import is_modern
+from ._mrtr import RequestState
+from ._peer import Peer
 from ._registry import App
 from ._session import STANDALONE_STREAM, SessionRecord
 from ._sse import format_event_id, frame_event, parse_event_id
@@ -51,6 +55,7 @@ from ._store import (
     CountSessions,
     DeleteSession,
     ExpireSessions,
+    ListSessions,
     LoadSession,
     LogSlice,
     OpenStream,
@@ -73,15 +78,6 @@ def _default_stream_key() -> str:
     return secrets.token_hex(8)
 
 
-def _error_response(
-    exc: ProtocolError, request_id: Any = None, headers: tuple[tuple[str, str], ...] = ()
-) -> SendResponse:
-    if exc.code is None:
-        return SendResponse(exc.error_status_hint, headers)
-    body = ErrorResponse(request_id, exc.code, exc.message, exc.data).to_json()
-    return SendResponse(exc.error_status_hint, (*JSON_HEADERS, *headers), dumps(body))
-
-
 class Server:
     """A Streamable HTTP MCP server, minus the I/O.
 
@@ -91,6 +87,8 @@ class Server:
         clock: Returns the current time in seconds (injected for replayable tests).
         new_session_id: Returns a fresh, unguessable session id.
         new_stream_key: Returns a fresh stream key (alphanumeric, unique per session).
+        state_key: The HMAC key for ``requestState`` (2026-07-28); random if not given,
+            so several processes serving one endpoint must pass the same key.
     """
 
     def __init__(
@@ -101,12 +99,16 @@ class Server:
         clock: Callable[[], float] = time.time,
         new_session_id: Callable[[], str] = _default_token,
         new_stream_key: Callable[[], str] = _default_stream_key,
+        state_key: bytes | None = None,
     ) -> None:
         self.app = app
         self.config = config or Config()
         self.clock = clock
         self._new_session_id = new_session_id
-        self._new_stream_key = new_stream_key
+        self.new_stream_key = new_stream_key
+        # Signs requestState (2026-07-28); servers behind one load balancer must share it.
+        self.request_state = RequestState(state_key if state_key is not None else secrets.token_bytes(32))
+        self.listeners = Listeners()
         # Live standalone (GET) readers on this process, and where each left off.
         self._live_get: set[str] = set()
         self._get_cursor: dict[str, int] = {}
@@ -118,7 +120,7 @@ class Server:
         try:
             self._check_head(request)
         except ProtocolError as exc:
-            return _error_response(exc, headers=(("allow", ALLOWED_METHODS),) if exc.error_status_hint == 405 else ())
+            return error_response(exc, headers=(("allow", ALLOWED_METHODS),) if exc.error_status_hint == 405 else ())
         return None
 
     def _check_head(self, request: HttpRequest) -> None:
@@ -128,12 +130,20 @@ class Server:
         if len(headers) > config.max_header_count or headers.size() > config.max_header_size:
             raise RemoteProtocolError("Request Header Fields Too Large", error_status_hint=431)
         check_origin_and_host(headers, config)
-        version = headers.only("mcp-protocol-version")
-        if version is not None and version not in LEGACY_VERSIONS:
-            raise RemoteProtocolError(
-                f"Bad Request: unsupported MCP-Protocol-Version {version!r}; supported: {', '.join(LEGACY_VERSIONS)}",
-                data={"supported": list(LEGACY_VERSIONS), "requested": version},
-            )
+        if request.method != "POST":
+            # Only legacy sessions have GET streams and DELETE; 2026-07-28 answers 405.
+            if headers.get("mcp-session-id") is None:
+                raise RemoteProtocolError(
+                    f"Method Not Allowed: {request.method} needs a legacy session (Mcp-Session-Id)",
+                    error_status_hint=405,
+                )
+            version = headers.only("mcp-protocol-version")
+            if version is not None and version not in LEGACY_VERSIONS:
+                raise RemoteProtocolError(
+                    f"Bad Request: unsupported MCP-Protocol-Version {version!r} for a session; "
+                    f"supported: {', '.join(LEGACY_VERSIONS)}",
+                    data={"supported": list(LEGACY_VERSIONS), "requested": version},
+                )
         accept = headers.get("accept")
         if request.method == "POST":
             content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -159,7 +169,7 @@ class Server:
 
     def body_too_large(self) -> SendResponse:
         """The answer when a body outgrows ``config.max_body_size`` while it is read."""
-        return _error_response(self._too_large())
+        return error_response(self._too_large())
 
     # -- whole requests --------------------------------------------------------
 
@@ -175,7 +185,7 @@ class Server:
                 return (yield from self._get(request))
             return (yield from self._delete(request))
         except ProtocolError as exc:
-            return [_error_response(exc)]
+            return [error_response(exc)]
 
     def _load(self, request: HttpRequest, session_id: str | None) -> Plan[SessionRecord]:
         if session_id is None:
@@ -203,8 +213,11 @@ class Server:
     def _post(self, request: HttpRequest, body: bytes) -> Plan[list[Output]]:
         if len(body) > self.config.max_body_size:
             raise self._too_large()
+        value = loads(body)
+        if is_modern(request.headers, value):
+            return (yield from stateless_post(self, request, value))
         session_id = request.headers.only("mcp-session-id")
-        messages, batch = parse_body(body, allow_batch=True)
+        messages, batch = parse_value(value, allow_batch=True)
         if any(isinstance(m, Request) and m.method == "initialize" for m in messages):
             if batch:
                 raise RemoteProtocolError("Invalid Request: initialize must not be part of a batch")
@@ -292,12 +305,12 @@ class Server:
                 else f"Too Many Requests: at most {self.config.max_in_flight} requests in flight per session"
             )
             if not batch:
-                return [_error_response(RemoteProtocolError(text, error_status_hint=status), req.id)]
+                return [error_response(RemoteProtocolError(text, error_status_hint=status), req.id)]
             refused.append(ErrorResponse(req.id, INVALID_REQUEST, text))
         exchange = Exchange(
             config=self.config,
-            session=session,
-            stream=self._new_stream_key(),
+            peer=Peer.of_session(session),
+            stream=self.new_stream_key(),
             requests=accepted,
             batch=batch,
             now=self.clock,
@@ -339,15 +352,17 @@ class Server:
             self._check_resumable(log, last_event_id, after)
             if stream == STANDALONE_STREAM:
                 self._claim_get(session.id)
-            return [ResumeStream(session.id, stream, after, headers)]
+            close_after = self.config.sse_close_after_seconds if has_priming(session.protocol_version) else None
+            return [ResumeStream(session.id, stream, after, headers, close_after=close_after)]
         self._claim_get(session.id)
         yield OpenStream(session.id, STANDALONE_STREAM)
         after = self._get_cursor.get(session.id, 0)
-        priming = None
+        priming, close_after = None, None
         if has_priming(session.protocol_version):
             event_id = format_event_id(STANDALONE_STREAM, after)
             priming = frame_event(b"", event_id=event_id, retry_ms=self.config.sse_retry_ms)
-        return [ResumeStream(session.id, STANDALONE_STREAM, after, headers, priming)]
+            close_after = self.config.sse_close_after_seconds
+        return [ResumeStream(session.id, STANDALONE_STREAM, after, headers, priming, close_after)]
 
     def _check_resumable(self, log: LogSlice, last_event_id: str, after: int) -> None:
         if not log.known or after > log.last_seq:
@@ -376,9 +391,11 @@ class Server:
         ]
         return events, log.final
 
-    def stream_detached(self, session_id: str, stream: str, delivered: int) -> None:
+    def stream_detached(self, session_id: str | None, stream: str, delivered: int) -> None:
         """A reader of ``stream`` went away having delivered up to ``delivered``."""
-        if stream == STANDALONE_STREAM:
+        if session_id is None:
+            self.listeners.close(stream)  # a closed listen stream cancels its subscription
+        elif stream == STANDALONE_STREAM:
             self._live_get.discard(session_id)
             self._get_cursor[session_id] = max(delivered, self._get_cursor.get(session_id, 0))
 
@@ -402,6 +419,30 @@ class Server:
             return []
         return (yield from self._standalone(session_id, Notification(method, params)))
 
+    def list_changed(self, kind: str) -> Plan[list[Output]]:
+        """``notifications/<kind>/list_changed`` (kind: tools, prompts, resources) to every client.
+
+        Legacy sessions get it on their GET stream; stateless clients on the listen
+        streams that asked for it.
+        """
+        _, method = LIST_CHANGED[kind]
+        outputs = self.listeners.list_changed(kind)
+        records: list[SessionRecord] = yield ListSessions()
+        for record in records:
+            outputs += yield from self._standalone(record.id, Notification(method))
+        return outputs
+
+    def resource_updated(self, uri: str) -> Plan[list[Output]]:
+        """``notifications/resources/updated`` to every client subscribed to ``uri``."""
+        outputs = self.listeners.resource_updated(uri)
+        records: list[SessionRecord] = yield ListSessions()
+        for record in records:
+            if uri in record.subscriptions:
+                outputs += yield from self._standalone(
+                    record.id, Notification("notifications/resources/updated", {"uri": uri})
+                )
+        return outputs
+
     def expire(self) -> Plan[list[Output]]:
         """Drop sessions idle past ``config.session_idle_timeout``."""
         gone: list[str] = yield ExpireSessions(self.clock(), self.config.session_idle_timeout)
@@ -409,3 +450,6 @@ class Server:
             self._live_get.discard(session_id)
             self._get_cursor.pop(session_id, None)
         return [SessionClosed(session_id) for session_id in gone]
+
+
+from ._stateless import stateless_post  # noqa: E402  (it needs Server defined first)

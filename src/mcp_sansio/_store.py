@@ -23,6 +23,7 @@ __all__ = [
     "SaveSession",
     "DeleteSession",
     "CountSessions",
+    "ListSessions",
     "ExpireSessions",
     "ClaimRequest",
     "ClaimOutcome",
@@ -64,6 +65,11 @@ class DeleteSession:
 @dataclass(frozen=True, slots=True)
 class CountSessions:
     """Answer: how many sessions are stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListSessions:
+    """Answer: every stored session record (for notifications to all sessions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +165,7 @@ StoreCommand = (
     | SaveSession
     | DeleteSession
     | CountSessions
+    | ListSessions
     | ExpireSessions
     | ClaimRequest
     | ReleaseRequest
@@ -208,6 +215,8 @@ class MemoryStore:
             return self._delete(command.session_id)
         if isinstance(command, CountSessions):
             return len(self._sessions)
+        if isinstance(command, ListSessions):
+            return list(self._sessions.values())
         if isinstance(command, ExpireSessions):
             idle = [sid for sid, r in self._sessions.items() if command.now - r.last_seen > command.idle_timeout]
             for sid in idle:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "MODERN_VERSIONS",
     "LEGACY_VERSIONS",
     "LATEST_LEGACY_VERSION",
     "DEFAULT_HEADERLESS_VERSION",
@@ -14,6 +15,8 @@ __all__ = [
     "has_protocol_header",
 ]
 
+# Stateless revisions: version, identity and capabilities travel on every request.
+MODERN_VERSIONS: Final = ("2026-07-28",)
 # Oldest first. All of these use the initialize handshake and sessions.
 LEGACY_VERSIONS: Final = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 LATEST_LEGACY_VERSION: Final = LEGACY_VERSIONS[-1]

@@ -54,19 +54,27 @@ async def test_sdk_client_lists_calls_reads_and_gets(server: Running) -> None:
         assert completion.completion.values == ["paris", "park", "party"]
 
 
-async def test_sdk_client_auto_mode_falls_back_to_the_handshake(server: Running) -> None:
+async def test_sdk_client_speaks_2026_07_28_by_default(server: Running) -> None:
     async with Client(server.url) as client:
-        assert client.protocol_version == "2025-11-25"
-        assert (await client.call_tool("test_simple_text", {})).is_error is False
+        assert client.protocol_version == "2026-07-28"
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert "stream_numbers" in names
+        result = await client.call_tool("test_simple_text", {})
+        assert result.content[0].text == "This is a simple text response for testing."  # type: ignore[union-attr]
+        resource = await client.read_resource("test://static-text")
+        assert resource.contents[0].text == "This is the content of the static text resource."  # type: ignore[union-attr]
+        prompt = await client.get_prompt("test_simple_prompt")
+        assert prompt.messages[0].content.text == "This is a simple prompt for testing."  # type: ignore[union-attr]
 
 
-async def test_streaming_tool_chunks_reach_the_progress_callback_in_order(server: Running) -> None:
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_streaming_tool_chunks_reach_the_progress_callback_in_order(server: Running, mode: str) -> None:
     seen: list[tuple[float, str | None]] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append((progress, message))
 
-    async with Client(server.url, mode="legacy") as client:
+    async with Client(server.url, mode=mode) as client:  # type: ignore[arg-type]
         result = await client.call_tool(
             "stream_numbers", {"count": 20, "interval_ms": 1}, progress_callback=on_progress
         )
@@ -74,7 +82,8 @@ async def test_streaming_tool_chunks_reach_the_progress_callback_in_order(server
     assert [block.text for block in result.content] == [str(i) for i in range(1, 21)]  # type: ignore[union-attr]
 
 
-async def test_sampling_and_elicitation_round_trip(server: Running) -> None:
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_sampling_and_elicitation_round_trip(server: Running, mode: str) -> None:
     async def sampling(context: Any, params: Any) -> Any:
         from mcp_types import CreateMessageResult, TextContent
 
@@ -86,7 +95,10 @@ async def test_sampling_and_elicitation_round_trip(server: Running) -> None:
         return ElicitResult(action="accept", content={"username": "u", "email": "e@x"})
 
     async with Client(
-        server.url, mode="legacy", sampling_callback=sampling, elicitation_callback=elicitation
+        server.url,
+        mode=mode,
+        sampling_callback=sampling,
+        elicitation_callback=elicitation,  # type: ignore[arg-type]
     ) as client:
         sampled = await client.call_tool("test_sampling", {"prompt": "hello"})
         assert sampled.content[0].text == "LLM response: hi"  # type: ignore[union-attr]

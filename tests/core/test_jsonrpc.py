@@ -129,9 +129,7 @@ def test_body_scalars_are_invalid_requests(body: bytes) -> None:
     assert err.code == INVALID_REQUEST
 
 
-@pytest.mark.parametrize(
-    "version", ["1.0", "2", 2.0, 2, None, "2.0 ", " 2.0", "2.00", ["2.0"], {"v": "2.0"}]
-)
+@pytest.mark.parametrize("version", ["1.0", "2", 2.0, 2, None, "2.0 ", " 2.0", "2.00", ["2.0"], {"v": "2.0"}])
 def test_wrong_jsonrpc_version(version: Any) -> None:
     err = invalid({"jsonrpc": version, "id": 1, "method": "ping"})
     assert err.message == 'Invalid Request: "jsonrpc" must be exactly "2.0"'
@@ -335,7 +333,9 @@ def test_parse_body_single_and_batch() -> None:
         [Request(1, "ping")],
         False,
     )
-    body = b'[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"},{"jsonrpc":"2.0","id":2,"result":{}}]'
+    body = (
+        b'[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"},{"jsonrpc":"2.0","id":2,"result":{}}]'
+    )
     assert parse_body(body, allow_batch=True) == (
         [Request(1, "a"), Notification("b"), Response(2, {})],
         True,
@@ -347,9 +347,7 @@ def test_parse_body_single_and_batch() -> None:
 def test_batch_not_allowed() -> None:
     err = parse_error(b'[{"jsonrpc":"2.0","id":1,"method":"ping"}]', allow_batch=False)
     assert err.code == INVALID_REQUEST
-    assert err.message == (
-        "Invalid Request: JSON-RPC batches are only accepted under protocol version 2025-03-26"
-    )
+    assert err.message == ("Invalid Request: JSON-RPC batches are only accepted under protocol version 2025-03-26")
 
 
 def test_empty_batch_is_not_allowed_even_when_batches_are() -> None:

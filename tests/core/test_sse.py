@@ -45,9 +45,7 @@ def test_event_with_id() -> None:
 
 
 def test_priming_event_bytes() -> None:
-    assert frame_event(b"", event_id="k9-0", retry_ms=1000) == (
-        b"id: k9-0\nretry: 1000\nevent: message\ndata: \n\n"
-    )
+    assert frame_event(b"", event_id="k9-0", retry_ms=1000) == (b"id: k9-0\nretry: 1000\nevent: message\ndata: \n\n")
 
 
 def test_retry_without_id() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 from collections.abc import Awaitable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from mcp_sansio import (
 from mcp_sansio._errors import REQUEST_CANCELLED
 from mcp_sansio._events import Call
 from mcp_sansio._jsonrpc import id_key
+from mcp_sansio._mrtr import InputRequest, InputRequired
 from mcp_sansio._sse import frame_comment
 
 from ._hub import Hub, Reader
@@ -88,6 +90,8 @@ class Sink:
     priming: bytes | None = None
     replay: list[tuple[int, bytes]] = field(default_factory=list)
     replay_final: bool = False
+    close_after: float | None = None
+    exchanges: list[Exchange] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -112,7 +116,8 @@ class Driver:
         self.task_group = task_group
         self.keepalive = keepalive
         self.hub = Hub(server.config.max_queue_events)
-        self._running: dict[tuple[str, str], anyio.CancelScope] = {}
+        # Running handlers by (session id, or the exchange's stream when stateless; request id).
+        self._running: dict[tuple[str, str], tuple[anyio.CancelScope, Exchange]] = {}
         self._waiters: dict[tuple[str, str], _Waiter] = {}
         self.closing = False
 
@@ -126,6 +131,7 @@ class Driver:
         await self.carry_out(self.run(self.server.receive(request, body)), sink)
         # A JSON answer may still come from a handler; a vanished client does not cancel it.
         if not sink.ready.is_set() and not await _until_disconnected(responder, sink.ready.wait()):
+            self._client_left(sink)
             return
         if sink.response is not None:
             await responder.send_response(sink.response)
@@ -143,18 +149,26 @@ class Driver:
                 reader.end(reader.delivered)
             if first:
                 await responder.write(first)
-            if await _until_disconnected(responder, self._pump_live(reader, responder)):
+            pump = self._pump_live(reader, responder, sink.close_after)
+            if await _until_disconnected(responder, pump):
                 if self.closing and not reader.finished:
                     await responder.write(frame_comment("server shutting down; resume with Last-Event-ID"))
                 await responder.end_stream()
+            elif not reader.finished:
+                self._client_left(sink)
         except ClientGone:
-            pass
+            self._client_left(sink)
         finally:
             reader.close()
             if session_id is not None:
                 self.server.stream_detached(session_id, stream, reader.delivered)
 
-    async def _pump_live(self, reader: Reader, responder: Responder) -> None:
+    async def _pump_live(self, reader: Reader, responder: Responder, close_after: float | None) -> None:
+        # The core may ask to end this connection after a while (stream polling, SEP-1699).
+        with anyio.move_on_after(close_after if close_after is not None else math.inf):
+            await self._pump_until_done(reader, responder)
+
+    async def _pump_until_done(self, reader: Reader, responder: Responder) -> None:
         while not self.closing:
             with anyio.move_on_after(self.keepalive) as idle:
                 batch = await reader.take()
@@ -174,10 +188,11 @@ class Driver:
                 sink.response = output
                 sink.ready.set()
             elif isinstance(output, RunHandler):
+                sink.exchanges.append(output.exchange)
                 self.task_group.start_soon(self._run_handler, output.call, output.exchange, sink)
             elif isinstance(output, StartStream):
                 sink.reader = self.hub.join(output.session_id, output.stream)
-                sink.headers, sink.priming = output.headers, output.priming
+                sink.headers, sink.priming, sink.close_after = output.headers, output.priming, output.close_after
                 sink.ready.set()
             elif isinstance(output, EndStream):
                 self.hub.end(output.session_id, output.stream, output.last_seq)
@@ -187,7 +202,7 @@ class Driver:
                 sink.reader = self.hub.join(output.session_id, output.stream, output.after)
                 events, sink.replay_final = self.run(self.server.replay(output.session_id, output.stream, output.after))
                 sink.replay = [(e.seq, e.data) for e in events if isinstance(e, SendEvent)]
-                sink.headers, sink.priming = output.headers, output.priming
+                sink.headers, sink.priming, sink.close_after = output.headers, output.priming, output.close_after
                 sink.ready.set()
             elif isinstance(output, DeliverResponse):
                 waiter = self._waiters.get((output.session_id, id_key(output.request_id)))
@@ -195,24 +210,31 @@ class Driver:
                     waiter.message = output.message
                     waiter.event.set()
             elif isinstance(output, CancelRequest):
-                scope = self._running.get((output.session_id, id_key(output.request_id)))
-                if scope is not None:
-                    scope.cancel()
+                running = self._running.get((output.session_id, id_key(output.request_id)))
+                if running is not None:
+                    running[0].cancel()
             elif isinstance(output, SessionClosed):
                 self._close_session(output.session_id)
 
     def _close_session(self, session_id: str) -> None:
-        for (sid, _), scope in list(self._running.items()):
+        for (sid, _), (scope, _exchange) in list(self._running.items()):
             if sid == session_id:
                 scope.cancel()
         self.hub.close_session(session_id)
 
+    def _client_left(self, sink: Sink) -> None:
+        for exchange in sink.exchanges:
+            if exchange.cancel_on_disconnect:
+                for scope, owner in list(self._running.values()):
+                    if owner is exchange:
+                        scope.cancel()
+
     async def _run_handler(self, call: Call, exchange: Exchange, sink: Sink) -> None:
-        key = (exchange.session_id, id_key(call.request_id))
+        key = (exchange.session_id or exchange.stream, id_key(call.request_id))
         outputs: list[Output] = []
         try:
             with anyio.CancelScope() as scope:
-                self._running[key] = scope
+                self._running[key] = (scope, exchange)
                 outputs = await self._invoke(call, exchange, sink)
             if scope.cancelled_caught:
                 cancelled = RemoteProtocolError("Request cancelled", code=REQUEST_CANCELLED)
@@ -237,7 +259,7 @@ class Driver:
             if inspect.isawaitable(value):
                 value = await value
             return self.run(exchange.complete(call, value))
-        except Exception as exc:
+        except (Exception, InputRequired) as exc:
             if exchange.is_open(call.request_id):
                 return self.run(exchange.fail(call, exc))
             raise
@@ -268,7 +290,7 @@ class Driver:
     def shutdown(self) -> None:
         """Stop every stream pump (they send a final comment) and every handler."""
         self.closing = True
-        for scope in list(self._running.values()):
+        for scope, _exchange in list(self._running.values()):
             scope.cancel()
         self.hub.interrupt_all()
 
@@ -311,13 +333,17 @@ class HandlerContext:
 
     @property
     def session_id(self) -> str | None:
-        """The session's id."""
+        """The legacy session's id (None when stateless)."""
         return self._exchange.session_id
 
     @property
     def protocol_version(self) -> str:
-        """The protocol version of the session."""
-        return self._exchange.session.protocol_version
+        """The protocol version the request is served under."""
+        return self._exchange.peer.protocol_version
+
+    def has_capability(self, name: str) -> bool:
+        """Whether the client declared capability ``name``."""
+        return self._exchange.peer.has_capability(name)
 
     async def _emit(self, plan: Plan[list[Output]]) -> None:
         await self._driver.carry_out(self._driver.run(plan), self._sink)
@@ -335,22 +361,46 @@ class HandlerContext:
         await self._emit(self._exchange.notify(self._call.request_id, method, params))
 
     async def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Send a request to the client and wait for its result."""
+        """Send a request to the client and wait for its result (legacy revisions only)."""
         outgoing, outputs = self._driver.run(self._exchange.server_request(self._call.request_id, method, params))
-        return await self._driver.wait_response(self._exchange.session_id, outgoing, outputs, self._sink)
+        session_id = self._exchange.session_id
+        assert session_id is not None  # server_request refuses stateless exchanges
+        return await self._driver.wait_response(session_id, outgoing, outputs, self._sink)
 
-    async def elicit(self, message: str, requested_schema: dict[str, Any]) -> dict[str, Any]:
+    async def ask(self, requests: dict[str, InputRequest]) -> dict[str, dict[str, Any]]:
+        """Ask the client for several inputs; the answers by key.
+
+        Legacy: one server-to-client request each, in order. Stateless: the
+        answers the client sent back, or the round ends with an InputRequiredResult.
+        """
+        if self._exchange.peer.modern:
+            return self._exchange.inputs(self._call, requests)
+        return {key: await self.request(r.method, r.params) for key, r in requests.items()}
+
+    async def elicit(
+        self, message: str, requested_schema: dict[str, Any], *, key: str = "elicitation"
+    ) -> dict[str, Any]:
         """Ask the user for structured input (``elicitation/create``, form mode)."""
-        return await self.request("elicitation/create", {"message": message, "requestedSchema": requested_schema})
+        return (await self.ask({key: InputRequest.elicitation(message, requested_schema)}))[key]
 
-    async def sample(self, messages: list[dict[str, Any]], max_tokens: int, **params: Any) -> dict[str, Any]:
+    async def sample(
+        self, messages: list[dict[str, Any]], max_tokens: int, *, key: str = "sampling", **params: Any
+    ) -> dict[str, Any]:
         """Ask the client's model for a completion (``sampling/createMessage``)."""
-        return await self.request("sampling/createMessage", {"messages": messages, "maxTokens": max_tokens, **params})
+        return (await self.ask({key: InputRequest.sampling(messages, max_tokens, **params)}))[key]
+
+    async def list_roots(self, *, key: str = "roots") -> dict[str, Any]:
+        """Ask the client for its roots (``roots/list``)."""
+        return (await self.ask({key: InputRequest.roots()}))[key]
 
     async def close_stream(self) -> None:
         """Close the client's connection to this request's stream; the handler keeps running."""
         await self._emit(self._exchange.close_stream(self._call.request_id))
 
-    async def list_roots(self) -> dict[str, Any]:
-        """Ask the client for its roots (``roots/list``)."""
-        return await self.request("roots/list")
+    async def list_changed(self, kind: str) -> None:
+        """Tell every client that the list of ``kind`` (tools, prompts, resources) changed."""
+        await self._driver.carry_out(self._driver.run(self._driver.server.list_changed(kind)), Sink())
+
+    async def resource_updated(self, uri: str) -> None:
+        """Tell every client subscribed to ``uri`` that it changed."""
+        await self._driver.carry_out(self._driver.run(self._driver.server.resource_updated(uri)), Sink())

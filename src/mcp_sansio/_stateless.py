@@ -1,0 +1,120 @@
+"""Serving a POST under the stateless revision (2026-07-28): no session, one request, one response."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Final
+
+from ._errors import INVALID_REQUEST, METHOD_NOT_FOUND, ProtocolError, RemoteProtocolError
+from ._events import Call, Output, RunHandler, SendResponse, StartStream
+from ._exchange import Exchange, error_response, sse_headers
+from ._http import HttpRequest
+from ._jsonrpc import ErrorResponse, Notification, Request, Response, parse_message
+from ._listen import honored_filter
+from ._methods import SessionChange, plan_method
+from ._modern import REMOVED_METHODS, ModernMeta, check_param_headers, validate_request
+from ._mrtr import check_input_responses
+from ._peer import Peer
+from ._store import Plan
+
+if TYPE_CHECKING:
+    from ._server import Server
+
+__all__ = ["stateless_post", "STATELESS_METHODS"]
+
+# Methods of 2026-07-28, and the capability (registry part) each needs.
+STATELESS_METHODS: Final = {
+    "server/discover": None,
+    "subscriptions/listen": None,
+    "completion/complete": None,
+    "tools/list": "tools",
+    "tools/call": "tools",
+    "prompts/list": "prompts",
+    "prompts/get": "prompts",
+    "resources/list": "resources",
+    "resources/templates/list": "resources",
+    "resources/read": "resources",
+}
+_INPUT_METHODS: Final = frozenset({"tools/call", "prompts/get", "resources/read"})
+
+
+def stateless_post(server: Server, request: HttpRequest, value: Any) -> Plan[list[Output]]:
+    """Answer a modern POST: a request gets one response, a notification 202."""
+    if isinstance(value, list):
+        raise RemoteProtocolError("Invalid Request: batches are not part of 2026-07-28", code=INVALID_REQUEST)
+    message = parse_message(value)
+    if isinstance(message, Notification):
+        return [SendResponse(202)]
+    if not isinstance(message, Request):
+        raise RemoteProtocolError("Invalid Request: clients do not send responses in 2026-07-28")
+    try:
+        meta = validate_request(request.headers, value)
+        return (yield from _serve(server, request, message, meta))
+    except ProtocolError as exc:
+        return [error_response(exc, message.id)]
+
+
+def _offered(server: Server, method: str) -> bool:
+    if method in REMOVED_METHODS or method not in STATELESS_METHODS:
+        return False
+    part = STATELESS_METHODS[method]
+    app = server.app
+    return part is None or bool(
+        {"tools": app.tools, "prompts": app.prompts, "resources": app.resources or app.templates}[part]
+    )
+
+
+def _serve(server: Server, http: HttpRequest, request: Request, meta: ModernMeta) -> Plan[list[Output]]:
+    app, method = server.app, request.method
+    if not _offered(server, method):
+        raise RemoteProtocolError(f"Method not found: {method}", error_status_hint=404, code=METHOD_NOT_FOUND)
+    peer = Peer(
+        None,
+        meta.protocol_version,
+        meta.capabilities,
+        meta.log_level,
+        modern=True,
+        server_info={"name": app.name, "version": app.version},
+    )
+    stream = server.new_stream_key()
+    params = request.params or {}
+    if method == "subscriptions/listen":
+        honored = honored_filter(params.get("notifications"), app)
+        ack = server.listeners.open(request.id, stream, honored)
+        return [StartStream(None, stream, sse_headers(None)), ack]
+    planned = plan_method(request, None, app, server.config)
+    assert not isinstance(planned, SessionChange)  # only legacy methods change sessions
+    if isinstance(planned, Call):
+        planned = _with_inputs(server, http, request, planned)
+    exchange = Exchange(
+        config=server.config,
+        peer=peer,
+        stream=stream,
+        requests=[request],
+        batch=False,
+        now=server.clock,
+        request_state=server.request_state,
+        cache=(app.cache_ttl_ms, app.cache_scope),
+    )
+    if isinstance(planned, Call):
+        outputs: list[Output] = []
+        if planned.streaming:
+            outputs += yield from exchange.start_stream()
+        return [*outputs, RunHandler(planned, exchange)]
+    answer = planned if isinstance(planned, ErrorResponse) else Response(request.id, planned)
+    return (yield from exchange.respond(answer))
+
+
+def _with_inputs(server: Server, http: HttpRequest, request: Request, call: Call) -> Call:
+    """Check mirrored parameter headers, and attach the input responses gathered so far."""
+    params = request.params or {}
+    if call.kind == "tool":
+        tool = server.app.tools[call.name]
+        check_param_headers(http.headers, tool.input_schema, params.get("arguments") or {})
+    if request.method not in _INPUT_METHODS:
+        return call
+    answers: dict[str, Any] = {}
+    if "requestState" in params:
+        answers.update(server.request_state.open(params["requestState"], request.method, call.name, server.clock()))
+    answers.update(check_input_responses(params.get("inputResponses")))
+    return replace(call, answers=answers)
