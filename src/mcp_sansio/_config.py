@@ -76,11 +76,12 @@ class Config:
             "page_size": self.page_size,
         }
         for name, value in positive.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            # `not value > 0` also refuses NaN, which compares false with everything.
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"Config.{name} must be a positive number, got {value!r}")
         if self.sse_close_after_events is not None and self.sse_close_after_events < 1:
             raise ValueError("Config.sse_close_after_events must be None or at least 1")
-        if self.sse_close_after_seconds is not None and self.sse_close_after_seconds <= 0:
+        if self.sse_close_after_seconds is not None and not self.sse_close_after_seconds > 0:
             raise ValueError("Config.sse_close_after_seconds must be None or positive")
         object.__setattr__(self, "allowed_origins", frozenset(self.allowed_origins))
         object.__setattr__(self, "allowed_hosts", frozenset(h.lower() for h in self.allowed_hosts))

@@ -7,6 +7,7 @@ core, which calls these, so each rule is decided in exactly one place.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -36,6 +37,7 @@ class Headers:
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``, in order."""
+        name = name.lower()
         return [v for k, v in self._items if k == name]
 
     def only(self, name: str) -> str | None:
@@ -141,11 +143,13 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _split_host(host_header: str) -> str:
-    # "[::1]:8000" -> "[::1]"; "example.com:80" -> "example.com"
-    if host_header.startswith("["):
-        return host_header.split("]")[0] + "]"
-    return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\[\]:/@\s,]+)(?::[0-9]{1,5})?")
+
+
+def _split_host(host_header: str) -> str | None:
+    """The host part of a Host header ("[::1]:8000" -> "[::1]"), or None if it is malformed."""
+    match = _HOST.fullmatch(host_header)
+    return match.group(1) if match else None
 
 
 def check_origin_and_host(headers: Headers, config: Config) -> None:
@@ -164,12 +168,15 @@ def check_origin_and_host(headers: Headers, config: Config) -> None:
         loopback_ok = host is not None and config.validate_loopback and _is_loopback(host)
         if not loopback_ok and (config.validate_loopback or config.allowed_origins):
             raise RemoteProtocolError(f"Forbidden: Origin {origin!r} is not allowed", error_status_hint=403)
-    host_header = headers.get("host")
+    host_header = headers.only("host")  # two Host headers are a 400, never a guess
     if not config.validate_loopback and not config.allowed_hosts:
         return
     if host_header is None:
         raise RemoteProtocolError("Bad Request: missing Host header")
-    name = _split_host(host_header).lower()
+    split = _split_host(host_header)
+    if split is None:
+        raise RemoteProtocolError(f"Bad Request: malformed Host header {host_header!r}")
+    name = split.lower()
     if name in config.allowed_hosts or host_header.lower() in config.allowed_hosts:
         return
     if config.validate_loopback and _is_loopback(name):

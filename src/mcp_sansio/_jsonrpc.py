@@ -8,6 +8,7 @@ JSON-RPC message), whatever the input.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -104,10 +105,18 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
 def loads(body: bytes) -> Any:
     """Decode a body as JSON; -32700 (as RemoteProtocolError) if it is not."""
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        # Decode strictly first: json.loads(bytes) would guess UTF-16/32 and let surrogates through.
+        return json.loads(body.decode("utf-8-sig"), parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         raise RemoteProtocolError("Parse error: JSON nested too deeply", code=PARSE_ERROR) from None
     except (UnicodeDecodeError, ValueError) as exc:
@@ -209,8 +218,12 @@ def parse_body(body: bytes, *, allow_batch: bool) -> tuple[list[Message], bool]:
 
 
 def dumps(obj: Any) -> bytes:
-    """Encode a JSON value compactly as UTF-8."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    """Encode a JSON value compactly as UTF-8 (escaping lone surrogates, so any parsed id echoes exactly)."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
 
 
 def id_key(request_id: RequestId) -> str:

@@ -26,13 +26,13 @@ class SchemaError(TypeError):
 
 def schema_for(hint: Any) -> JSONSchema:
     """The JSON Schema describing values of type ``hint``."""
-    if hint in _SCALARS:
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is None and isinstance(hint, type) and hint in _SCALARS:
         return {"type": _SCALARS[hint]}
     if hint is Any or hint is object:
         return {}
     if hint is type(None) or hint is None:
         return {"type": "null"}
-    origin, args = get_origin(hint), get_args(hint)
     if origin is typing.Annotated:
         inner = schema_for(args[0])
         doc = next((a for a in args[1:] if isinstance(a, str)), None)
@@ -41,9 +41,13 @@ def schema_for(hint: Any) -> JSONSchema:
         return _literal(args)
     if origin in (Union, types.UnionType):
         return _union(args)
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        # A fixed-length tuple: one schema per position.
+        items = [schema_for(a) for a in args]
+        return {"type": "array", "prefixItems": items, "minItems": len(items), "maxItems": len(items)}
     if origin in (list, tuple, set, frozenset) or hint in (list, tuple, set, frozenset):
         out: JSONSchema = {"type": "array"}
-        if args and not (origin is tuple and len(args) != 2 and args[-1] is not Ellipsis):
+        if args:
             out["items"] = schema_for(args[0])
         return out
     if origin is dict or hint is dict:
@@ -71,10 +75,24 @@ def _union(args: tuple[Any, ...]) -> JSONSchema:
     return {"anyOf": options}
 
 
+def _unwrap_required(hint: Any) -> Any:
+    # NotRequired[T] / Required[T] only say whether the key must be present.
+    while get_origin(hint) in (typing.NotRequired, typing.Required):
+        hint = get_args(hint)[0]
+    return hint
+
+
 def _typeddict(hint: Any) -> JSONSchema:
     hints = get_type_hints(hint, include_extras=True)
-    required = sorted(getattr(hint, "__required_keys__", hints.keys()))
-    return {"type": "object", "properties": {k: schema_for(v) for k, v in hints.items()}, "required": required}
+    declared = getattr(hint, "__required_keys__", hints.keys())
+    # With postponed annotations __required_keys__ cannot see NotRequired/Required: read the hints.
+    required = sorted(
+        k
+        for k, v in hints.items()
+        if get_origin(v) is typing.Required or (k in declared and get_origin(v) is not typing.NotRequired)
+    )
+    properties = {k: schema_for(_unwrap_required(v)) for k, v in hints.items()}
+    return {"type": "object", "properties": properties, "required": required}
 
 
 def _dataclass(hint: type) -> JSONSchema:
@@ -123,6 +141,13 @@ _TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
 }
 
 
+def _json_equal(a: Any, b: Any) -> bool:
+    """Equality as JSON sees it: true is not 1, 1 is 1.0."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    return bool(a == b)
+
+
 def validate(value: Any, schema: JSONSchema, path: str = "arguments") -> str | None:
     """Check ``value`` against the subset of JSON Schema that :func:`schema_for` emits.
 
@@ -133,7 +158,7 @@ def validate(value: Any, schema: JSONSchema, path: str = "arguments") -> str | N
     kinds = kind if isinstance(kind, list) else [kind] if isinstance(kind, str) else []
     if kinds and not any(_TYPE_CHECKS.get(k, lambda v: True)(value) for k in kinds):
         return f"{path} must be of type {' or '.join(kinds)}"
-    if "enum" in schema and value not in schema["enum"]:
+    if "enum" in schema and not any(_json_equal(value, option) for option in schema["enum"]):
         return f"{path} must be one of {schema['enum']!r}"
     if "anyOf" in schema and all(validate(value, s, path) for s in schema["anyOf"]):
         return f"{path} matches none of the allowed types"
@@ -146,6 +171,14 @@ def validate(value: Any, schema: JSONSchema, path: str = "arguments") -> str | N
         for name, item in value.items():
             sub = props.get(name, extra if isinstance(extra, dict) else None)
             problem = validate(item, sub, f"{path}.{name}") if sub is not None else None
+            if problem:
+                return problem
+    if isinstance(value, list) and isinstance(schema.get("prefixItems"), list):
+        positions = schema["prefixItems"]
+        if not schema.get("minItems", 0) <= len(value) <= schema.get("maxItems", len(value)):
+            return f"{path} must have {len(positions)} items"
+        for index, (item, sub) in enumerate(zip(value, positions, strict=False)):
+            problem = validate(item, sub, f"{path}[{index}]")
             if problem:
                 return problem
     if isinstance(value, list) and isinstance(schema.get("items"), dict):

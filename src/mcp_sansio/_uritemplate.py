@@ -31,7 +31,8 @@ class UriTemplate:
             if name in names:
                 raise ValueError(f"variable {name!r} appears twice in {text!r}")
             names.append(name)
-            parts.append(f"(?P<{name}>{'.+' if reserved else '[^/?#]+'})")
+            # Group names must be identifiers; RFC 6570 names may start with a digit.
+            parts.append(f"(?P<v{len(names) - 1}>{'.+' if reserved else '[^/?#]+'})")
             pos = match.end()
         literal = _EXPRESSION.sub("", text)
         if "{" in literal or "}" in literal:
@@ -44,4 +45,4 @@ class UriTemplate:
         found = self.pattern.fullmatch(uri)
         if found is None:
             return None
-        return {name: unquote(value) for name, value in found.groupdict().items()}
+        return {name: unquote(found.group(f"v{index}")) for index, name in enumerate(self.variables)}

@@ -67,11 +67,6 @@ def test_positive_limits_accept_small_positive_values(name: str) -> None:
     assert getattr(Config(**{name: 0.5}), name) == 0.5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Config.__post_init__ checks `value <= 0`, which is False for NaN, so float('nan') passes "
-    "as a 'positive number' (e.g. max_event_age=nan disables age eviction)",
-)
 @pytest.mark.parametrize("name", ["max_event_age", "session_idle_timeout", "sse_close_after_seconds"])
 def test_nan_limits_are_rejected(name: str) -> None:
     with pytest.raises(ValueError):

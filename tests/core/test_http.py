@@ -67,11 +67,6 @@ def test_headers_size() -> None:
     assert len(Headers([])) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Headers is documented as case-insensitive but get/get_all/only compare the queried name "
-    "without lower-casing it, so get('Content-Type') misses a stored content-type",
-)
 def test_headers_lookup_is_case_insensitive() -> None:
     h = Headers([("content-type", "application/json")])
     assert h.get("Content-Type") == "application/json"
@@ -179,7 +174,6 @@ DEFAULT = Config()
         "127.8.9.10:1",
         "[::1]",
         "[::1]:8000",
-        "::1",
     ],
 )
 def test_loopback_hosts_pass(host: str) -> None:
@@ -198,7 +192,6 @@ def test_loopback_hosts_pass(host: str) -> None:
         "10.0.0.1",
         "[::2]:8000",
         "[fe80::1]",
-        ":8000",
     ],
 )
 def test_foreign_hosts_are_misdirected(host: str) -> None:
@@ -306,22 +299,13 @@ def test_malformed_origin_is_forbidden(origin: str) -> None:
     assert err.message == f"Forbidden: Origin {origin!r} is not allowed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _split_host keeps only the bracketed part of a Host value, so a malformed Host such as "
-    "'[::1]evil.com' is taken for loopback [::1] and accepted",
-)
-@pytest.mark.parametrize("host", ["[::1]evil.com", "[::1]:80evil.com", "[::1"])
-def test_malformed_bracketed_host_is_refused(host: str) -> None:
+@pytest.mark.parametrize("host", ["[::1]evil.com", "[::1]:80evil.com", "[::1", "::1", ":8000", "a b", "x:99999999"])
+def test_malformed_host_is_a_bad_request(host: str) -> None:
     err = refused(DEFAULT, ("host", host))
-    assert err.error_status_hint == 421
+    assert err.error_status_hint == 400
+    assert err.message == f"Bad Request: malformed Host header {host!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _split_host takes everything before the last ':' of the joined Host values, so two Host "
-    "headers 'localhost:8000' and 'evil.com' (joined 'localhost:8000, evil.com') pass as loopback",
-)
 @pytest.mark.parametrize(
     "hosts",
     [("localhost:8000", "evil.com"), ("localhost:8000, evil.com",)],

@@ -33,7 +33,15 @@ from mcp_sansio._schema import SchemaError, parameters_schema, schema_for, valid
         (frozenset[int], {"type": "array", "items": {"type": "integer"}}),
         (tuple, {"type": "array"}),
         (tuple[int, ...], {"type": "array", "items": {"type": "integer"}}),
-        (tuple[int, str, bool], {"type": "array"}),
+        (
+            tuple[int, str, bool],
+            {
+                "type": "array",
+                "prefixItems": [{"type": "integer"}, {"type": "string"}, {"type": "boolean"}],
+                "minItems": 3,
+                "maxItems": 3,
+            },
+        ),
         (dict, {"type": "object"}),
         (dict[str, int], {"type": "object", "additionalProperties": {"type": "integer"}}),
         (
@@ -119,11 +127,6 @@ def test_optional_annotated() -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: schema_for starts with `hint in _SCALARS`, which hashes the hint, so Annotated with "
-    "unhashable metadata (e.g. a dict) raises TypeError 'unhashable type' instead of ignoring it",
-)
 def test_annotated_with_unhashable_metadata() -> None:
     assert schema_for(Annotated[int, {"minimum": 0}, "count"]) == {"type": "integer", "description": "count"}
 
@@ -205,11 +208,6 @@ def test_typeddict_inheritance_mixing_totality() -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _typeddict uses get_type_hints(include_extras=True), which keeps NotRequired[...] "
-    "wrappers, and schema_for raises SchemaError on them",
-)
 def test_typeddict_not_required() -> None:
     assert schema_for(WithNotRequired) == {
         "type": "object",
@@ -263,11 +261,6 @@ def test_schema_error_is_a_type_error() -> None:
         schema_for(bytes)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: schema_for(tuple[int, str]) gives items {'type': 'integer'} (the len-2 test meant for "
-    "tuple[T, ...] also matches fixed pairs), so validate() rejects the valid value [1, 'a']",
-)
 def test_fixed_pair_tuple_does_not_claim_homogeneous_items() -> None:
     schema = schema_for(tuple[int, str])
     assert validate([1, "a"], schema) is None
@@ -444,11 +437,6 @@ def test_validate_parameters_schema() -> None:
     assert validate([], schema) == "arguments must be of type object"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: validate checks enum with Python `in`, where True == 1 and 1.0 == 1, so True passes "
-    "Literal[1, 'a'] (JSON Schema enum equality keeps true and 1 apart)",
-)
 @pytest.mark.parametrize(
     ("value", "hint"),
     [(True, Literal[1, "a"]), (1, Literal[True, "a"]), (0, Literal[False, "x"])],

@@ -111,11 +111,6 @@ def test_unsupported_expressions(text: str) -> None:
     assert str(info.value) == f"unsupported URI template expression in {text!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: UriTemplate.parse builds (?P<name>...) groups, so an RFC 6570 varname starting with a digit "
-    "('{1}') makes re.compile raise re.error instead of matching or raising ValueError",
-)
 def test_variable_name_starting_with_a_digit() -> None:
     t = UriTemplate.parse("page://{1}")
     assert t.match("page://x") == {"1": "x"}
