@@ -35,11 +35,18 @@ for backend in asyncio trio; do
     # shellcheck disable=SC2086
     if (cd "$WORK/$dir" && node_modules/.bin/conformance server --url "$url" $args) >"$out" 2>&1; then rc=0; else rc=$?; fi
     total=$(sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '^Total: ' | tail -1 || true)
-    [ -n "$total" ] || total="no summary (exit $rc)"
-    # 0.2 exits non-zero only for scored scenarios; say what the unscored ones did.
+    passed=$(echo "$total" | sed -nE 's/^Total: ([0-9]+) passed.*/\1/p')
+    failed=$(echo "$total" | sed -nE 's/.* ([0-9]+) failed.*/\1/p')
     unscored=$(sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '^Not scored' | tail -1 || true)
-    [ -z "$unscored" ] || total="$total, counting unscored scenarios too; ${unscored%% These do not*}"
-    if [ "$rc" -eq 0 ]; then total="every scored check passes; $total"; fi
+    if [ -z "$total" ]; then
+      total="no summary (exit $rc)"
+    elif [ "$rc" -eq 0 ]; then
+      total="every scored check passes ($passed checks passed"
+      [ "$failed" = "0" ] && total="$total)" || total="$total; the $failed failing checks are all in unscored scenarios)"
+    else
+      total="FAILED: $passed checks passed, $failed failing"
+    fi
+    [ -z "$unscored" ] || total="$total; ${unscored%% These do not*}"
     summary+=("$backend  $label: $total")
     if [ "$rc" -ne 0 ]; then
       status=1
