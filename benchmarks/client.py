@@ -41,7 +41,9 @@ def stateless_meta() -> dict[str, Any]:
     return {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
 
 
-def tools_call(request_id: int | str, tool: str, arguments: dict[str, Any], meta: dict[str, Any] | None = None) -> bytes:
+def tools_call(
+    request_id: int | str, tool: str, arguments: dict[str, Any], meta: dict[str, Any] | None = None
+) -> bytes:
     """The body of a ``tools/call`` request."""
     params: dict[str, Any] = {"name": tool, "arguments": arguments}
     if meta:

@@ -44,7 +44,9 @@ def require_wrk() -> str:
     """
     path = shutil.which("wrk")
     if path is None:
-        raise WrkError(f"wrk is not installed; the benchmarks use it as their load client. Install it with: {WRK_INSTALL}")
+        raise WrkError(
+            f"wrk is not installed; the benchmarks use it as their load client. Install it with: {WRK_INSTALL}"
+        )
     return path
 
 

@@ -6,6 +6,7 @@ core, which calls these, so each rule is decided in exactly one place.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator
@@ -25,20 +26,26 @@ ALLOWED_METHODS: Final = "GET, POST, DELETE"
 class Headers:
     """Case-insensitive, read-only view of request headers (names lower-cased)."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_by_name", "_items", "_size")
 
     def __init__(self, items: Iterable[tuple[str | bytes, str | bytes]]) -> None:
         self._items: tuple[Header, ...] = tuple((_text(name).lower(), _text(value).strip()) for name, value in items)
+        by_name: dict[str, list[str]] = {}
+        for name, value in self._items:
+            by_name.setdefault(name, []).append(value)
+        self._by_name = by_name
+        self._size = sum(len(k) + len(v) + 4 for k, v in self._items)
 
     def get(self, name: str) -> str | None:
         """The value of ``name`` (several occurrences joined with ``, ``), or None."""
-        values = self.get_all(name)
-        return ", ".join(values) if values else None
+        values = self._by_name.get(name.lower())
+        if values is None:
+            return None
+        return values[0] if len(values) == 1 else ", ".join(values)
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``, in order."""
-        name = name.lower()
-        return [v for k, v in self._items if k == name]
+        return list(self._by_name.get(name.lower(), ()))
 
     def only(self, name: str) -> str | None:
         """The single value of ``name``; a repeated header is a client error."""
@@ -55,7 +62,7 @@ class Headers:
 
     def size(self) -> int:
         """Bytes the headers take on the wire, roughly (name, value, separators)."""
-        return sum(len(k) + len(v) + 4 for k, v in self._items)
+        return self._size
 
 
 def _text(value: str | bytes) -> str:
@@ -110,8 +117,12 @@ def _media_ranges(accept: str) -> list[tuple[str, float]]:
     return ranges
 
 
+@functools.lru_cache(maxsize=256)
 def accepts(accept: str | None, media_type: str) -> bool:
-    """Whether an ``Accept`` header admits ``media_type`` (wildcards count, q=0 refuses)."""
+    """Whether an ``Accept`` header admits ``media_type`` (wildcards count, q=0 refuses).
+
+    Cached: clients send the same few Accept values over and over.
+    """
     if accept is None:
         return False
     major = media_type.split("/")[0]
@@ -133,6 +144,7 @@ def accepts(accept: str | None, media_type: str) -> bool:
 _LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
 
+@functools.lru_cache(maxsize=256)
 def _is_loopback(host: str) -> bool:
     host = host.strip("[]").lower()
     if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
@@ -157,9 +169,24 @@ def check_origin_and_host(headers: Headers, config: Config) -> None:
 
     Raises:
         RemoteProtocolError: 403 for an Origin that is not allowed, 421 for a
-            Host that is not allowed.
+            Host that is not allowed; 400 for a missing, repeated or malformed Host.
     """
-    origin = headers.get("origin")
+    refusal = _origin_and_host_refusal(headers.get("origin"), headers.only("host"), config)
+    if refusal is not None:
+        raise RemoteProtocolError(refusal[1], error_status_hint=refusal[0])
+
+
+@functools.lru_cache(maxsize=512)
+def _origin_and_host_refusal(origin: str | None, host_header: str | None, config: Config) -> tuple[int, str] | None:
+    # Cached: a server sees the same few (Origin, Host) pairs on nearly every request.
+    try:
+        _check_origin_and_host(origin, host_header, config)
+    except RemoteProtocolError as exc:
+        return exc.error_status_hint, exc.message
+    return None
+
+
+def _check_origin_and_host(origin: str | None, host_header: str | None, config: Config) -> None:
     if origin is not None and origin not in config.allowed_origins:
         try:
             host = urlsplit(origin).hostname if "://" in origin else None
@@ -168,7 +195,6 @@ def check_origin_and_host(headers: Headers, config: Config) -> None:
         loopback_ok = host is not None and config.validate_loopback and _is_loopback(host)
         if not loopback_ok and (config.validate_loopback or config.allowed_origins):
             raise RemoteProtocolError(f"Forbidden: Origin {origin!r} is not allowed", error_status_hint=403)
-    host_header = headers.only("host")  # two Host headers are a 400, never a guess
     if not config.validate_loopback and not config.allowed_hosts:
         return
     if host_header is None:

@@ -112,11 +112,14 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+
 def loads(body: bytes) -> Any:
     """Decode a body as JSON; -32700 (as RemoteProtocolError) if it is not."""
     try:
         # Decode strictly first: json.loads(bytes) would guess UTF-16/32 and let surrogates through.
-        return json.loads(body.decode("utf-8-sig"), parse_constant=_reject_constant, parse_float=_finite_float)
+        return _DECODER.decode(body.decode("utf-8-sig"))
     except RecursionError:
         raise RemoteProtocolError("Parse error: JSON nested too deeply", code=PARSE_ERROR) from None
     except (UnicodeDecodeError, ValueError) as exc:
@@ -217,13 +220,16 @@ def parse_body(body: bytes, *, allow_batch: bool) -> tuple[list[Message], bool]:
     return parse_value(loads(body), allow_batch=allow_batch)
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_ENCODE_ASCII = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
+
+
 def dumps(obj: Any) -> bytes:
     """Encode a JSON value compactly as UTF-8 (escaping lone surrogates, so any parsed id echoes exactly)."""
-    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     try:
-        return text.encode()
+        return _ENCODE(obj).encode()
     except UnicodeEncodeError:
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+        return _ENCODE_ASCII(obj).encode()
 
 
 def id_key(request_id: RequestId) -> str:

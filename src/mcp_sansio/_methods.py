@@ -19,8 +19,7 @@ from ._events import Call
 from ._jsonrpc import ErrorResponse, Request
 from ._modern import supported_versions
 from ._registry import App
-from ._results import completion_result, prompt_result, resource_result, tool_error_result, tool_result
-from ._schema import validate
+from ._results import completion_result, prompt_result, resource_result, tool_error_result
 from ._session import LOG_LEVELS, SessionRecord
 
 __all__ = ["SessionChange", "Planned", "plan_method", "server_capabilities"]
@@ -101,11 +100,10 @@ def _tool_call(request: Request, app: App) -> Planned:
         arguments = {}
     if not isinstance(arguments, dict):
         return _error(request, INVALID_PARAMS, "Invalid params: arguments must be an object")
-    problem = validate(arguments, tool.input_schema)
+    problem = tool.check_arguments(arguments)
     if problem is not None:
         # Input validation failures are tool execution errors (SEP-1303), so a model can correct itself.
         return tool_error_result(f"Invalid arguments for tool {name!r}: {problem}")
-    structured = tool.output_schema is not None
     return Call(
         request.id,
         "tool",
@@ -115,7 +113,7 @@ def _tool_call(request: Request, app: App) -> Planned:
         tool.streaming,
         _progress_token(request),
         name,
-        functools.partial(tool_result, structured=structured),
+        tool.convert,
     )
 
 

@@ -6,13 +6,15 @@ adapters do the calling. Decorators derive input schemas from type hints.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, get_type_hints
 
 from ._context import Context
-from ._schema import JSONSchema, parameters_schema
+from ._results import tool_result
+from ._schema import JSONSchema, compile_validator, parameters_schema
 from ._uritemplate import UriTemplate
 
 __all__ = ["App", "ToolDef", "ResourceDef", "TemplateDef", "PromptDef", "Handler"]
@@ -42,6 +44,8 @@ class ToolDef:
     annotations: dict[str, Any] | None = None
     context_param: str | None = None
     streaming: bool = False
+    check_arguments: Callable[[Any], str | None] = field(default=lambda v: None, compare=False, repr=False)
+    convert: Callable[[Any], dict[str, Any]] = field(default=dict, compare=False, repr=False)
 
     def describe(self) -> dict[str, Any]:
         """The entry of this tool in ``tools/list``."""
@@ -181,6 +185,8 @@ class App:
                 annotations,
                 ctx,
                 inspect.isasyncgenfunction(fn),
+                compile_validator(schema),
+                functools.partial(tool_result, structured=output_schema is not None),
             )
             return fn
 

@@ -14,7 +14,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-__all__ = ["schema_for", "parameters_schema", "validate", "SchemaError"]
+__all__ = ["schema_for", "parameters_schema", "validate", "compile_validator", "SchemaError"]
 
 JSONSchema = dict[str, Any]
 _SCALARS: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -187,3 +187,64 @@ def validate(value: Any, schema: JSONSchema, path: str = "arguments") -> str | N
             if problem:
                 return problem
     return None
+
+
+Check = Callable[[Any], "str | None"]
+
+
+def compile_validator(schema: JSONSchema, path: str = "arguments") -> Check:
+    """:func:`validate` for one schema, compiled once into closures (for the per-call hot path)."""
+    checks: list[Check] = []
+    kind = schema.get("type")
+    kinds = kind if isinstance(kind, list) else [kind] if isinstance(kind, str) else []
+    known = [_TYPE_CHECKS[k] for k in kinds if k in _TYPE_CHECKS]
+    if kinds and len(known) == len(kinds):
+        type_message = f"{path} must be of type {' or '.join(kinds)}"
+        checks.append(lambda v: None if any(t(v) for t in known) else type_message)
+    if "enum" in schema:
+        options, enum_message = schema["enum"], f"{path} must be one of {schema['enum']!r}"
+        checks.append(lambda v: None if any(_json_equal(v, o) for o in options) else enum_message)
+    if "anyOf" in schema:
+        alternatives = [compile_validator(s, path) for s in schema["anyOf"]]
+        any_message = f"{path} matches none of the allowed types"
+        checks.append(lambda v: any_message if all(a(v) for a in alternatives) else None)
+    if any(key in schema for key in ("required", "properties", "additionalProperties")):
+        checks.append(_object_check(schema, path))
+    if isinstance(schema.get("items"), dict) or isinstance(schema.get("prefixItems"), list):
+        checks.append(lambda v: validate(v, schema, path) if isinstance(v, list) else None)
+    if not checks:
+        return lambda v: None
+    if len(checks) == 1:
+        return checks[0]
+    return lambda v: next((problem for check in checks if (problem := check(v)) is not None), None)
+
+
+def _object_check(schema: JSONSchema, path: str) -> Check:
+    required = [(name, f"{path}.{name} is required") for name in schema.get("required", ())]
+    props = {
+        name: compile_validator(sub, f"{path}.{name}")
+        for name, sub in (schema.get("properties") or {}).items()
+        if isinstance(sub, dict)
+    }
+    extra = schema.get("additionalProperties")
+    extra_check = extra if isinstance(extra, dict) else None
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, dict):
+            return None
+        for name, message in required:
+            if name not in value:
+                return message
+        for name, item in value.items():
+            prop = props.get(name)
+            if prop is not None:
+                problem = prop(item)
+            elif extra_check is not None:
+                problem = validate(item, extra_check, f"{path}.{name}")
+            else:
+                continue
+            if problem is not None:
+                return problem
+        return None
+
+    return check

@@ -218,7 +218,10 @@ class Server:
             return (yield from stateless_post(self, request, value))
         session_id = request.headers.only("mcp-session-id")
         messages, batch = parse_value(value, allow_batch=True)
-        if any(isinstance(m, Request) and m.method == "initialize" for m in messages):
+        first = messages[0]
+        if (isinstance(first, Request) and first.method == "initialize") or (
+            batch and any(isinstance(m, Request) and m.method == "initialize" for m in messages)
+        ):
             if batch:
                 raise RemoteProtocolError("Invalid Request: initialize must not be part of a batch")
             if session_id is not None:
@@ -229,15 +232,22 @@ class Server:
             raise RemoteProtocolError(
                 f"Invalid Request: JSON-RPC batches are not allowed under protocol version {session.protocol_version}"
             )
-        session = replace(session, last_seen=self.clock())
+        now = self.clock()
+        # Refresh last_seen at most once a second: idle expiry needs no finer grain, and a
+        # save per request would cost a store write per request.
+        touched = now - session.last_seen >= 1.0
+        if touched:
+            session = replace(session, last_seen=now)
         outputs: list[Output] = []
         requests: list[Request] = []
+        before = session
         for message in messages:
             if isinstance(message, Request):
                 requests.append(message)
             else:
                 session = self._client_message(session, message, outputs)
-        yield SaveSession(session)
+        if touched or session is not before:
+            yield SaveSession(session)
         if not requests:
             return [*outputs, SendResponse(202)]
         return outputs + (yield from self._requests(session, requests, batch))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -195,40 +195,45 @@ class MemoryStore:
         self._sessions: dict[str, SessionRecord] = {}
         self._in_flight: dict[str, set[str]] = {}
         self._logs: dict[str, dict[str, _Log]] = {}
+        self._dispatch: dict[type, Callable[[Any], Any]] = {
+            AppendEvent: self._append,
+            ReadEvents: self._read,
+            LoadSession: self._load,
+            SaveSession: self._save,
+            DeleteSession: lambda c: self._delete(c.session_id),
+            CountSessions: lambda c: len(self._sessions),
+            ListSessions: lambda c: list(self._sessions.values()),
+            ExpireSessions: self._expire,
+            ClaimRequest: self._claim,
+            ReleaseRequest: self._release,
+            OpenStream: self._open,
+        }
 
     def execute(self, command: StoreCommand) -> Any:
         """Carry out one command and return its answer."""
-        if isinstance(command, AppendEvent):
-            return self._append(command)
-        if isinstance(command, ReadEvents):
-            return self._read(command)
-        if isinstance(command, LoadSession):
-            record = self._sessions.get(command.session_id)
-            if record is not None and command.now - record.last_seen > command.idle_timeout:
-                self._delete(command.session_id)
-                return None
-            return record
-        if isinstance(command, SaveSession):
-            self._sessions[command.record.id] = command.record
+        return self._dispatch[type(command)](command)
+
+    def _load(self, command: LoadSession) -> SessionRecord | None:
+        record = self._sessions.get(command.session_id)
+        if record is not None and command.now - record.last_seen > command.idle_timeout:
+            self._delete(command.session_id)
             return None
-        if isinstance(command, DeleteSession):
-            return self._delete(command.session_id)
-        if isinstance(command, CountSessions):
-            return len(self._sessions)
-        if isinstance(command, ListSessions):
-            return list(self._sessions.values())
-        if isinstance(command, ExpireSessions):
-            idle = [sid for sid, r in self._sessions.items() if command.now - r.last_seen > command.idle_timeout]
-            for sid in idle:
-                self._delete(sid)
-            return idle
-        if isinstance(command, ClaimRequest):
-            return self._claim(command)
-        if isinstance(command, OpenStream):
-            self._logs.setdefault(command.session_id, {}).setdefault(command.stream, _Log())
-            return None
+        return record
+
+    def _save(self, command: SaveSession) -> None:
+        self._sessions[command.record.id] = command.record
+
+    def _expire(self, command: ExpireSessions) -> list[str]:
+        idle = [sid for sid, r in self._sessions.items() if command.now - r.last_seen > command.idle_timeout]
+        for sid in idle:
+            self._delete(sid)
+        return idle
+
+    def _open(self, command: OpenStream) -> None:
+        self._logs.setdefault(command.session_id, {}).setdefault(command.stream, _Log())
+
+    def _release(self, command: ReleaseRequest) -> None:
         self._in_flight.get(command.session_id, set()).discard(command.key)
-        return None
 
     def _delete(self, session_id: str) -> bool:
         self._in_flight.pop(session_id, None)

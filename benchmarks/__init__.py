@@ -1,0 +1,1 @@
+"""Benchmarks of mcp-sansio against the official Python SDK; run ``python -m benchmarks`` (see README.md)."""

@@ -1,0 +1,167 @@
+"""``python -m benchmarks``: every workload on every server, then the table (stdout and Markdown).
+
+Usage::
+
+    python -m benchmarks              # the full run (about 10-15 minutes); writes benchmarks/results.md
+    python -m benchmarks --smoke      # every code path, tiny counts, under a minute (CI)
+    python -m benchmarks --server trio --workload SSE   # a subset (substring matches)
+
+Exits 1 if any measurement failed, 2 if wrk is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import os
+import platform
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+
+from .core_bench import core_results
+from .report import LEGEND, Result, markdown_table, text_table
+from .servers import BASELINE, SERVERS, running
+from .workloads import FULL, SMOKE, Settings, workloads
+from .wrk import WrkError, require_wrk
+
+RESULTS = Path(__file__).with_name("results.md")
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="one short round with tiny counts (CI)")
+    parser.add_argument("--server", action="append", default=[], help="only servers whose name contains this")
+    parser.add_argument("--workload", action="append", default=[], help="only workloads whose name contains this")
+    parser.add_argument("--no-core", action="store_true", help="skip the in-process core measurements")
+    parser.add_argument(
+        "--out", type=Path, help="Markdown output (default: benchmarks/results.md; a temp file with --smoke)"
+    )
+    return parser.parse_args(argv)
+
+
+def _selected(name: str, wanted: list[str]) -> bool:
+    return not wanted or any(w.lower() in name.lower() for w in wanted)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _measure(settings: Settings, args: argparse.Namespace) -> tuple[list[Result], list[str]]:
+    results: list[Result] = []
+    errors: list[str] = []
+    if not args.no_core:
+        _say("== core, in process")
+        try:
+            results += core_results(
+                settings.core_exchanges, settings.core_events, settings.core_sessions, settings.core_seconds
+            )
+        except Exception as exc:
+            errors.append(f"core: {exc!r}")
+    for workload in workloads(settings):
+        if not _selected(workload.name, args.workload):
+            continue
+        for spec in SERVERS:
+            if not _selected(spec.name, args.server):
+                continue
+            _say(f"== {workload.name} on {spec.name}")
+            started = time.monotonic()
+            try:
+                with running(spec, workload.mode) as server:
+                    rows = workload.run(server, settings)
+            except Exception as exc:
+                errors.append(f"{workload.name} on {spec.name}: {exc}")
+                rows = [Result(workload.name, spec.name, None, "", skipped=f"ERROR: {exc}"[:200])]
+            results += rows
+            for row in rows:
+                _say(f"   {row.workload}: {row.value if row.value is not None else row.skipped} {row.unit}")
+            _say(f"   ({time.monotonic() - started:.1f}s)")
+    return results, errors
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30)
+    wrk = subprocess.run([require_wrk(), "--version"], capture_output=True, text=True, check=False)
+    packages = ", ".join(
+        f"{p} {_version(p)}" for p in ("mcp-sansio", "mcp", "uvicorn", "h11", "anyio", "trio", "uvloop")
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM; Linux {platform.release()}; "
+        f"Python {platform.python_version()}; {(wrk.stdout or wrk.stderr).splitlines()[0].strip()}; {packages}"
+    )
+
+
+def _markdown(results: list[Result], errors: list[str], settings: Settings, command: str, seconds: float) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"- Date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
+        f"- Command: `{command}` ({seconds / 60:.1f} minutes)",
+        f"- Machine: {_machine()}",
+        f"- Settings: {settings}",
+        "- Load: wrk, one thread, next to the server (one core each); every server is its own process on",
+        "  127.0.0.1, restarted for each workload. The SDK runs under uvicorn (log level warning, no access log).",
+        "",
+        markdown_table(results, BASELINE),
+        "",
+        LEGEND,
+    ]
+    if errors:
+        lines += ["", "## Errors", "", *(f"- {e}" for e in errors)]
+    return "\n".join(lines) + "\n"
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds the context managers, which stop the servers
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks; the process exit status."""
+    args = _arguments(argv)
+    settings = SMOKE if args.smoke else FULL
+    try:
+        require_wrk()
+    except WrkError as exc:
+        _say(f"error: {exc}")
+        return 2
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # 1,000 streams need 1,000 sockets on each side
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    started = time.monotonic()
+    results, errors = _measure(settings, args)
+    elapsed = time.monotonic() - started
+    command = "python -m benchmarks" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+    print(text_table(results, BASELINE))
+    print(LEGEND)
+    out = args.out or (Path(tempfile.gettempdir()) / "mcp-sansio-benchmarks-smoke.md" if args.smoke else RESULTS)
+    out.write_text(_markdown(results, errors, settings, command, elapsed))
+    print(f"\nwrote {out}; took {elapsed:.0f}s")
+    for error in errors:
+        _say(f"error: {error}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

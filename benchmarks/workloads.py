@@ -1,0 +1,285 @@
+"""The workloads: what each server is put through, and how each becomes rows of the table.
+
+Every workload runs on a freshly started server, so no workload inherits
+another's sessions, garbage or peak memory. Request/response workloads use wrk;
+the streaming, idle-session and open-stream workloads use the httpx client,
+which reads raw bytes and does little per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+
+from .client import LEGACY, MODERN, McpClient, open_sessions, post_headers, session_headers, stateless_meta, tools_call
+from .report import Result
+from .servers import Mode, RunningServer, proc_status_bytes, reset_peak
+from .wrk import run_wrk
+
+__all__ = ["Settings", "FULL", "SMOKE", "Workload", "workloads"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long and how big: the full run, or the smoke run that only keeps the code working."""
+
+    rounds: int
+    seconds: int  # per wrk round
+    warmup: int  # wrk seconds before the rounds, not measured (0: none)
+    concurrency: tuple[int, ...]
+    chunks: int
+    idle_sessions: int
+    open_streams: int
+    pings: int
+    core_exchanges: int
+    core_events: int
+    core_sessions: int
+    core_seconds: float
+    step_timeout: float  # bound on each client-driven step
+
+
+FULL = Settings(3, 5, 2, (1, 32), 10_000, 10_000, 1_000, 200, 200_000, 500_000, 10_000, 10.0, 600.0)
+SMOKE = Settings(1, 1, 0, (1, 32), 200, 50, 20, 10, 2_000, 5_000, 200, 1.0, 60.0)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A named measurement; ``run`` returns its rows for one started server."""
+
+    name: str
+    mode: Mode  # the server option it needs (the SDK's json_response)
+    run: Callable[[RunningServer, Settings], list[Result]]
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _wrk_rows(
+    server: RunningServer,
+    settings: Settings,
+    label: str,
+    era: Literal["legacy", "stateless"],
+    tool: str,
+    answer: Literal["json", "sse"],
+) -> list[Result]:
+    rows = []
+    version = LEGACY if era == "legacy" else MODERN
+    for connections in settings.concurrency:
+        sessions: list[str] = []
+        if era == "legacy":  # one session per connection, used in turn
+            with McpClient(server.url) as client:
+                sessions = [client.initialize() for _ in range(connections)]
+
+        def load(seconds: int, sessions: list[str] = sessions, connections: int = connections) -> tuple[float, ...]:
+            done = run_wrk(
+                server.url,
+                connections=connections,
+                seconds=seconds,
+                era=era,
+                version=version,
+                tool=tool,
+                answer=answer,
+                sessions=sessions,
+            )
+            return done.rate, done.p50_ms, done.p99_ms
+
+        if settings.warmup:
+            load(settings.warmup)
+        reset_peak(server.pid)
+        runs = [load(settings.seconds) for _ in range(settings.rounds)]
+        rows.append(
+            Result(
+                f"{label} c={connections}",
+                server.spec.name,
+                _median([r[0] for r in runs]),
+                "req/s",
+                p50_ms=_median([r[1] for r in runs]),
+                p99_ms=_median([r[2] for r in runs]),
+                peak_rss=proc_status_bytes(server.pid, "VmHWM"),
+                note=f"{settings.rounds}x{settings.seconds}s, tool {tool}",
+            )
+        )
+    return rows
+
+
+def _json(server: RunningServer, settings: Settings) -> list[Result]:
+    return _wrk_rows(server, settings, "tools/call JSON", "legacy", "echo", "json")
+
+
+def _sse(server: RunningServer, settings: Settings) -> list[Result]:
+    return _wrk_rows(server, settings, "tools/call SSE", "legacy", server.spec.sse_tool, "sse")
+
+
+def _stateless_support(server: RunningServer) -> str | None:
+    """None if the server answers a 2026-07-28 tools/call; else why not."""
+    headers = {**post_headers(), "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": "echo"}
+    with McpClient(server.url) as client:
+        answer = client.post(headers, tools_call("probe", "echo", {"text": "hello"}, stateless_meta()))
+    if answer.status_code == 200 and answer.text.startswith("{") and '"text":"hello"' in answer.text:
+        return None
+    return f"not implemented yet (a 2026-07-28 tools/call got HTTP {answer.status_code})"
+
+
+def _stateless(server: RunningServer, settings: Settings) -> list[Result]:
+    label = f"tools/call stateless JSON ({MODERN})"
+    why = _stateless_support(server)
+    if why is not None:
+        return [Result(f"{label} c={c}", server.spec.name, None, "req/s", skipped=why) for c in settings.concurrency]
+    return _wrk_rows(server, settings, label, "stateless", "echo", "json")
+
+
+def _count_stream(response: httpx.Response, deadline: float) -> tuple[int, bool]:
+    """Progress notifications in an SSE body, and whether the final result came; read raw."""
+    marker, tail, count, final = b'"notifications/progress"', b"", 0, False
+    for chunk in response.iter_raw():
+        data = tail + chunk
+        count += data.count(marker)
+        final = final or b'"result"' in data
+        tail = data[-(len(marker) - 1) :]
+        if time.monotonic() > deadline:
+            raise TimeoutError("the stream took too long")
+    return count, final
+
+
+def _stream(server: RunningServer, settings: Settings) -> list[Result]:
+    n = settings.chunks
+    rates = []
+    with McpClient(server.url, timeout=settings.step_timeout) as client:
+        headers = session_headers(client.initialize())
+        reset_peak(server.pid)
+        for attempt in range(settings.rounds + (1 if settings.warmup else 0)):
+            body = tools_call(attempt, "stream_numbers", {"count": n}, {"progressToken": f"p{attempt}"})
+            start = time.perf_counter()
+            with client.http.stream("POST", server.url, headers=headers, content=body) as response:
+                if response.status_code != 200 or not response.headers["content-type"].startswith("text/event-stream"):
+                    raise RuntimeError(f"stream_numbers answered HTTP {response.status_code} {response.headers}")
+                count, final = _count_stream(response, time.monotonic() + settings.step_timeout)
+            if count != n or not final:
+                raise RuntimeError(f"got {count} of {n} progress events, final result: {final}")
+            rates.append(n / (time.perf_counter() - start))
+    measured = rates[1:] if settings.warmup else rates
+    return [
+        Result(
+            f"stream {n:,} chunks",
+            server.spec.name,
+            _median(measured),
+            "events/s",
+            peak_rss=proc_status_bytes(server.pid, "VmHWM"),
+            note="progress events, one tools/call",
+        )
+    ]
+
+
+def _idle(server: RunningServer, settings: Settings) -> list[Result]:
+    n = settings.idle_sessions
+    with McpClient(server.url) as client:
+        client.initialize()  # first-use allocations are not per session
+    time.sleep(0.2)
+    before = proc_status_bytes(server.pid, "VmRSS")
+    reset_peak(server.pid)
+    start = time.perf_counter()
+    asyncio.run(open_sessions(server.url, n, timeout=settings.step_timeout))
+    elapsed = time.perf_counter() - start
+    time.sleep(0.5)
+    grown = proc_status_bytes(server.pid, "VmRSS") - before
+    return [
+        Result(
+            f"{n:,} idle sessions",
+            server.spec.name,
+            grown / n,
+            "B/session",
+            higher_is_better=False,
+            peak_rss=proc_status_bytes(server.pid, "VmHWM"),
+            note=f"RSS delta / sessions; opened at {n / elapsed:,.0f} sessions/s",
+        )
+    ]
+
+
+async def _open_streams(server: RunningServer, settings: Settings) -> Result:
+    n = settings.open_streams
+    sessions = await open_sessions(server.url, n + 1, timeout=settings.step_timeout)
+    pinger = sessions.pop()
+    before = proc_status_bytes(server.pid, "VmRSS")
+    reset_peak(server.pid)
+    opened = 0
+    failures: list[BaseException] = []
+    all_open, release = asyncio.Event(), asyncio.Event()
+    limits = httpx.Limits(max_connections=n + 8, max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=settings.step_timeout, limits=limits) as http:
+
+        async def hold(session: str) -> None:
+            nonlocal opened
+            headers = {"accept": "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": LEGACY}
+            try:
+                async with http.stream("GET", server.url, headers=headers) as response:
+                    if response.status_code != 200:
+                        raise RuntimeError(f"GET stream answered HTTP {response.status_code}")
+                    opened += 1
+                    if opened == n:
+                        all_open.set()
+                    await release.wait()
+            except BaseException as exc:
+                failures.append(exc)
+                all_open.set()
+                raise
+
+        holders = [asyncio.create_task(hold(s)) for s in sessions]
+        try:
+            await asyncio.wait_for(all_open.wait(), settings.step_timeout)
+            if failures:
+                raise failures[0]
+            rss = proc_status_bytes(server.pid, "VmRSS")
+            latencies = await _pings(server.url, pinger, settings.pings)
+            if opened != n or any(h.done() for h in holders):
+                raise RuntimeError("a GET stream ended while the pings ran")
+        finally:
+            release.set()
+            await asyncio.wait_for(asyncio.gather(*holders, return_exceptions=True), settings.step_timeout)
+    latencies.sort()
+    return Result(
+        f"{n:,} open SSE streams",
+        server.spec.name,
+        float(rss),
+        "B RSS",
+        higher_is_better=False,
+        p50_ms=latencies[len(latencies) // 2],
+        p99_ms=latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)],
+        peak_rss=proc_status_bytes(server.pid, "VmHWM"),
+        note=f"RSS with the streams open ({(rss - before) / n / 1024:,.1f} KiB/stream); latency of pings meanwhile",
+    )
+
+
+async def _pings(url: str, session: str, count: int) -> list[float]:
+    body = b'{"jsonrpc":"2.0","id":%d,"method":"ping"}'
+    latencies = []
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        for i in range(count):
+            start = time.perf_counter()
+            answer = await http.post(url, headers=session_headers(session), content=body % i)
+            latencies.append((time.perf_counter() - start) * 1000)
+            if answer.status_code != 200 or '"result"' not in answer.text:
+                raise RuntimeError(f"ping answered HTTP {answer.status_code} {answer.text[:200]!r}")
+    return latencies
+
+
+def _streams(server: RunningServer, settings: Settings) -> list[Result]:
+    return [asyncio.run(_open_streams(server, settings))]
+
+
+def workloads(settings: Settings) -> list[Workload]:
+    """Every workload, in the order they run."""
+    return [
+        Workload("tools/call JSON", "json", _json),
+        Workload("tools/call SSE", "sse", _sse),
+        Workload(f"tools/call stateless JSON ({MODERN})", "json", _stateless),
+        Workload(f"stream {settings.chunks:,} chunks", "sse", _stream),
+        Workload(f"{settings.idle_sessions:,} idle sessions", "sse", _idle),
+        Workload(f"{settings.open_streams:,} open SSE streams", "sse", _streams),
+    ]
