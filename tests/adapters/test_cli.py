@@ -1,0 +1,94 @@
+"""The `mcp-sansio serve` command: starts, prints its URL, stops cleanly on SIGTERM and SIGINT."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mcp_sansio_h11.cli import load_target
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+
+
+def serve(backend: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mcp_sansio_h11.cli",
+            "serve",
+            "examples/everything.py:app",
+            "--port",
+            "0",
+            "--backend",
+            backend,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("mcp-sansio serving http://127.0.0.1:"), line
+    return process, line.split()[-1]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_serve_then_stop_cleanly(backend: str, stop: signal.Signals) -> None:
+    process, url = serve(backend)
+    try:
+        with httpx.Client(timeout=5) as client:
+            response = client.post(url, json=INIT, headers=HEADERS)
+            assert response.status_code == 200
+            session = response.headers["mcp-session-id"]
+            with client.stream("GET", url, headers={**HEADERS, "mcp-session-id": session}) as stream:
+                lines = stream.iter_lines()
+                assert next(lines).startswith("id: 0-0")  # the priming event: the stream is open
+                os.kill(process.pid, stop)
+                rest = list(lines)  # ends, rather than hanging
+        assert any("server shutting down" in line for line in rest)
+        assert process.wait(timeout=10) == 0
+        assert "Traceback" not in (process.stderr.read() if process.stderr else "")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_load_target_reports_bad_targets(tmp_path: Path) -> None:
+    for target, message in [
+        ("nocolon", "must look like module:attr"),
+        (f"{tmp_path}/missing.py:app", "no such file"),
+        ("json:dumps", "not an mcp_sansio App or Server"),
+        ("json:nothing_here", "has no attribute"),
+    ]:
+        with pytest.raises(SystemExit, match=message):
+            load_target(target)
+
+
+def test_help_lists_the_options() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mcp_sansio_h11.cli", "serve", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0
+    for option in ("--host", "--port", "--backend", "--path", "--log-level", "--uvloop"):
+        assert option in result.stdout
