@@ -55,3 +55,73 @@ def demo_app() -> App:
         return f"Hello {name}{punctuation}"
 
     return app
+
+
+# Mirrored tool parameters (2026-07-28 ``Mcp-Param-*`` headers), one per supported kind.
+HEADER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "region": {"type": "string", "x-mcp-header": "Region"},
+        "count": {"type": "integer", "x-mcp-header": "Count"},
+        "ratio": {"type": "number", "x-mcp-header": "Ratio"},
+        "verbose": {"type": "boolean", "x-mcp-header": "Verbose"},
+        "target": {
+            "type": "object",
+            "properties": {"zone": {"type": "string", "x-mcp-header": "Zone"}},
+        },
+        "plain": {"type": "string"},
+    },
+}
+
+
+def modern_app() -> App:
+    """An app for the stateless revision: cache hints, mirrored headers, input-asking handlers."""
+    app = App("modern", "2.0.0", cache_ttl_ms=1000, cache_scope="public")
+
+    @app.tool(input_schema=HEADER_SCHEMA)
+    async def lookup(**arguments: object) -> str:
+        """Mirrors its arguments in headers."""
+        return "found"
+
+    @app.tool()
+    async def confirm(ctx: Context) -> str:
+        """Asks the user to confirm."""
+        answer = await ctx.elicit("Please confirm", {"type": "object", "properties": {"ok": {"type": "boolean"}}})
+        return f"confirmed: {answer['action']}"
+
+    @app.tool()
+    async def count(n: int) -> AsyncIterator[str]:
+        """Stream 1..n."""
+        for i in range(1, n + 1):
+            yield str(i)
+
+    @app.resource("test://plain", mime_type="text/plain")
+    async def plain() -> str:
+        return "plain"
+
+    @app.resource("test://cached", mime_type="text/plain", ttl_ms=60000, cache_scope="private")
+    async def cached() -> str:
+        return "cached"
+
+    @app.resource_template("test://items/{id}", ttl_ms=5)
+    async def item(id: str) -> str:
+        return id
+
+    @app.prompt()
+    async def greet(name: str, ctx: Context) -> str:
+        """Greets someone."""
+        return f"Hello {name}"
+
+    return app
+
+
+def tools_only_app() -> App:
+    """An app with one tool and nothing else (no prompts, resources or templates)."""
+    app = App("tools-only", "0.0.1")
+
+    @app.tool()
+    async def ping_tool() -> str:
+        """Answers pong."""
+        return "pong"
+
+    return app

@@ -97,3 +97,59 @@ def harness() -> Harness:
     from tests.apps import demo_app
 
     return make_harness(demo_app())
+
+
+# -- the stateless revision (2026-07-28) ------------------------------------------
+
+MODERN = "2026-07-28"
+META_VERSION = "io.modelcontextprotocol/protocolVersion"
+META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
+META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
+META_SUBSCRIPTION = "io.modelcontextprotocol/subscriptionId"
+META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
+_NAME_FIELDS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+
+
+def modern_meta(capabilities: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """The required ``_meta`` of a stateless request, plus ``extra`` keys."""
+    return {META_VERSION: MODERN, META_CAPABILITIES: capabilities or {}, **extra}
+
+
+def modern_request(
+    method: str,
+    params: dict[str, Any] | None = None,
+    *,
+    rid: Any = 1,
+    capabilities: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A well-formed stateless request body (``meta`` replaces the default ``_meta`` when given)."""
+    body_params = dict(params or {})
+    body_params["_meta"] = modern_meta(capabilities) if meta is None else meta
+    return {"jsonrpc": "2.0", "id": rid, "method": method, "params": body_params}
+
+
+def routing_headers(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The headers a conforming client sends with ``body``: version, Mcp-Method and Mcp-Name."""
+    headers = [("mcp-protocol-version", MODERN), ("mcp-method", body["method"])]
+    name_field = _NAME_FIELDS.get(body["method"])
+    if name_field is not None:
+        headers.append(("mcp-name", body["params"][name_field]))
+    return headers
+
+
+def post_modern(
+    harness: Harness,
+    body: dict[str, Any],
+    *,
+    replace: dict[str, str | bytes | None] | None = None,
+    extra: Iterable[tuple[str, str | bytes]] = (),
+) -> list[Output]:
+    """POST ``body`` with its routing headers; ``replace`` overrides (None drops) some of them."""
+    headers: dict[str, str | bytes] = dict(routing_headers(body))
+    for name, value in (replace or {}).items():
+        if value is None:
+            headers.pop(name, None)
+        else:
+            headers[name] = value
+    return harness.post(body, headers=[*headers.items(), *extra])

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -92,3 +93,38 @@ def test_help_lists_the_options() -> None:
     assert result.returncode == 0
     for option in ("--host", "--port", "--backend", "--path", "--log-level", "--uvloop"):
         assert option in result.stdout
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_in_flight_requests_finish_during_shutdown(backend: str) -> None:
+    import threading
+
+    process, url = serve(backend)
+    answers: list[httpx.Response] = []
+    try:
+        with httpx.Client(timeout=10) as client:
+            session = client.post(url, json=INIT, headers=HEADERS).headers["mcp-session-id"]
+            call = {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "stream_numbers", "arguments": {"count": 3, "interval_ms": 150}},
+            }
+            worker = threading.Thread(
+                target=lambda: answers.append(
+                    client.post(url, json=call, headers={**HEADERS, "mcp-session-id": session})
+                )
+            )
+            worker.start()
+            time.sleep(0.1)
+            os.kill(process.pid, signal.SIGTERM)
+            worker.join(timeout=10)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # The SSE response was cut with a farewell comment, but the tool ran to its end within the grace
+    # period: its result is in the stream's log for a client that resumes.
+    assert answers and answers[0].status_code == 200
+    assert "server shutting down" in answers[0].text

@@ -20,6 +20,7 @@ __all__ = ["Timeouts", "H11Connection"]
 log = logging.getLogger("mcp_sansio.h11")
 _READ_SIZE = 65536
 _NOT_FOUND = SendResponse(404, (("content-type", "text/plain"),), b"Not Found\n")
+_SHUTTING_DOWN = SendResponse(503, (("content-type", "text/plain"), ("connection", "close")), b"Shutting down\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,9 @@ class H11Connection:
             if request.target.split("?", 1)[0] != self._path:
                 await self.send_response(_NOT_FOUND)
                 return await self._finish()
+            if self._driver.closing:
+                await self.send_response(_SHUTTING_DOWN)
+                return False
             early = self._driver.server.check_head(request)
             if early is not None:
                 await self.send_response(early)

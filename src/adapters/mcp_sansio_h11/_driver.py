@@ -288,11 +288,17 @@ class Driver:
         await self.carry_out(self.run(self.server.expire()), Sink())
 
     def shutdown(self) -> None:
-        """Stop every stream pump (they send a final comment) and every handler."""
+        """Stop every stream pump (each ends with a final comment); handlers keep running."""
         self.closing = True
+        self.hub.interrupt_all()
+
+    async def drain(self, grace: float) -> None:
+        """Give running handlers ``grace`` seconds to finish, then cancel the rest."""
+        with anyio.move_on_after(grace):
+            while self._running:
+                await anyio.sleep(0.02)
         for scope, _exchange in list(self._running.values()):
             scope.cancel()
-        self.hub.interrupt_all()
 
 
 async def _until_disconnected(responder: Responder, work: Awaitable[None]) -> bool:

@@ -89,7 +89,12 @@ async def run(
     on_ready: Callable[[str], None] | None = None,
     grace: float = 5.0,
 ) -> None:
-    """Serve until SIGINT or SIGTERM, then stop: streams end with a comment, handlers get ``grace`` seconds."""
+    """Serve until SIGINT or SIGTERM, then stop.
+
+    Open SSE streams end at once with a final comment (clients resume them with
+    ``Last-Event-ID``); in-flight requests get ``grace`` seconds to finish and
+    answer; then whatever still runs is cancelled.
+    """
     async with anyio.create_task_group() as tg:
         bound_host, bound_port, driver = await tg.start(
             lambda task_status: serve_in(
@@ -103,8 +108,8 @@ async def run(
             async for _ in signals:
                 break
         driver.shutdown()
-        with anyio.move_on_after(grace):
-            await anyio.sleep(0.05)  # let pumps write their farewell comment and end
+        await driver.drain(grace)
+        await anyio.sleep(0.05)  # let pumps and the last responses reach their sockets
         tg.cancel_scope.cancel()
 
 
