@@ -106,3 +106,12 @@ async def test_sampling_and_elicitation_round_trip(server: Running, mode: str) -
         assert elicited.content[0].text == (  # type: ignore[union-attr]
             'User response: action=accept, content={"username": "u", "email": "e@x"}'
         )
+
+
+async def test_sdk_client_resumes_a_stream_the_server_closed(server: Running) -> None:
+    # test_reconnection closes its POST stream after the priming event (SEP-1699); the SDK client
+    # reconnects with GET and Last-Event-ID and must get the result exactly once.
+    async with Client(server.url, mode="legacy") as client:
+        result = await client.call_tool("test_reconnection", {})
+    assert result.is_error is False
+    assert result.content[0].text.startswith("Reconnection test completed successfully")  # type: ignore[union-attr]

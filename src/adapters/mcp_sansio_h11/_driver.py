@@ -283,6 +283,14 @@ class Driver:
         """Send a notification on a session's GET stream (kept in its log until read)."""
         await self.carry_out(self.run(self.server.notify_session(session_id, method, params)), Sink())
 
+    async def list_changed(self, kind: str) -> None:
+        """Tell every client the list of ``kind`` (tools, prompts, resources) changed, e.g. after a reload."""
+        await self.carry_out(self.run(self.server.list_changed(kind)), Sink())
+
+    async def resource_updated(self, uri: str) -> None:
+        """Tell every client subscribed to ``uri`` that it changed, e.g. from a file watcher."""
+        await self.carry_out(self.run(self.server.resource_updated(uri)), Sink())
+
     async def expire_sessions(self) -> None:
         """Drop idle sessions and stop their handlers."""
         await self.carry_out(self.run(self.server.expire()), Sink())
@@ -405,8 +413,8 @@ class HandlerContext:
 
     async def list_changed(self, kind: str) -> None:
         """Tell every client that the list of ``kind`` (tools, prompts, resources) changed."""
-        await self._driver.carry_out(self._driver.run(self._driver.server.list_changed(kind)), Sink())
+        await self._driver.list_changed(kind)
 
     async def resource_updated(self, uri: str) -> None:
         """Tell every client subscribed to ``uri`` that it changed."""
-        await self._driver.carry_out(self._driver.run(self._driver.server.resource_updated(uri)), Sink())
+        await self._driver.resource_updated(uri)
