@@ -160,8 +160,7 @@ class Driver:
             self._client_left(sink)
         finally:
             reader.close()
-            if session_id is not None:
-                self.server.stream_detached(session_id, stream, reader.delivered)
+            self.server.stream_detached(session_id, stream, reader.delivered)
 
     async def _pump_live(self, reader: Reader, responder: Responder, close_after: float | None) -> None:
         # The core may ask to end this connection after a while (stream polling, SEP-1699).
