@@ -70,6 +70,7 @@ HEADER_SCHEMA = {
             "properties": {"zone": {"type": "string", "x-mcp-header": "Zone"}},
         },
         "plain": {"type": "string"},
+        "note": {"x-mcp-header": "Note"},
     },
 }
 

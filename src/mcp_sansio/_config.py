@@ -35,9 +35,6 @@ class Config:
         sse_close_after_seconds: Likewise, after this many seconds of one connection.
         single_get_stream: Refuse (409) a second concurrent GET stream per session.
         page_size: Items per page of list results.
-        server_name: ``serverInfo.name`` reported in ``initialize``.
-        server_version: ``serverInfo.version``.
-        instructions: Optional instructions reported in ``initialize``.
     """
 
     max_body_size: int = 4 * 1024 * 1024
@@ -57,9 +54,6 @@ class Config:
     sse_close_after_seconds: float | None = None
     single_get_stream: bool = True
     page_size: int = 100
-    server_name: str = "mcp-sansio"
-    server_version: str = "0.1.0"
-    instructions: str | None = None
 
     def __post_init__(self) -> None:
         positive = {

@@ -258,6 +258,11 @@ class Exchange:
                 -32602 if an answer is malformed.
             InputRequired: some answers are missing; the handler's round ends here.
         """
+        if not self.peer.modern:
+            raise LocalProtocolError("Exchange.inputs is for 2026-07-28; legacy sessions use server_request")
+        if call.kind not in ("tool", "prompt", "resource"):
+            # InputRequiredResult is only allowed on tools/call, prompts/get and resources/read.
+            raise LocalProtocolError(f"a {call.kind} handler cannot ask the client for input")
         answers = call.answers or {}
         found: dict[str, dict[str, Any]] = {}
         for key, request in requests.items():

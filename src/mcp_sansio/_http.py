@@ -29,7 +29,11 @@ class Headers:
     __slots__ = ("_by_name", "_items", "_size")
 
     def __init__(self, items: Iterable[tuple[str | bytes, str | bytes]]) -> None:
-        self._items: tuple[Header, ...] = tuple((_text(name).lower(), _text(value).strip()) for name, value in items)
+        # Only HTTP's optional whitespace (SP, HTAB) is trimmed: str.strip() would also eat
+        # bytes like NBSP, which must reach the validation that refuses them.
+        self._items: tuple[Header, ...] = tuple(
+            (_text(name).lower(), _text(value).strip(" \t")) for name, value in items
+        )
         by_name: dict[str, list[str]] = {}
         for name, value in self._items:
             by_name.setdefault(name, []).append(value)

@@ -15,6 +15,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from ._errors import INVALID_PARAMS, RemoteProtocolError
@@ -217,12 +218,18 @@ def check_param_headers(headers: Headers, input_schema: dict[str, Any], argument
             raise _mismatch(f"Mcp-Param-{header} header value {raw!r} does not match argument {'.'.join(path)}")
 
 
+_NUMBER: Final = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
 def _same_value(header: str, value: Any, kind: str) -> bool:
     if isinstance(value, bool):
         return header == ("true" if value else "false")
     if isinstance(value, (int, float)) and kind in ("integer", "number"):
+        # Numerically (42.0 equals 42) and exactly: Decimal neither rounds big integers nor overflows.
+        if not _NUMBER.fullmatch(header):
+            return False
         try:
-            return float(header) == float(value)
-        except ValueError:
+            return Decimal(header) == Decimal(value)
+        except InvalidOperation:
             return False
     return header == str(value)

