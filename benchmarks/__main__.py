@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks              # the full run (about 10-15 minutes); writes benchmarks/results.md
+    python -m benchmarks              # the full run (about 10 minutes); writes benchmarks/results.md
     python -m benchmarks --smoke      # every code path, tiny counts, under a minute (CI)
     python -m benchmarks --server trio --workload SSE   # a subset (substring matches)
 
@@ -81,7 +81,8 @@ def _measure(settings: Settings, args: argparse.Namespace) -> tuple[list[Result]
                 rows = [Result(workload.name, spec.name, None, "", skipped=f"ERROR: {exc}"[:200])]
             results += rows
             for row in rows:
-                _say(f"   {row.workload}: {row.value if row.value is not None else row.skipped} {row.unit}")
+                shown = f"{row.value:,.0f} {row.unit}" if row.value is not None else row.skipped
+                _say(f"   {row.workload}: {shown}")
             _say(f"   ({time.monotonic() - started:.1f}s)")
     return results, errors
 
@@ -121,6 +122,7 @@ def _markdown(results: list[Result], errors: list[str], settings: Settings, comm
         f"- Command: `{command}` ({seconds / 60:.1f} minutes)",
         f"- Machine: {_machine()}",
         f"- Settings: {settings}",
+        f"- Load average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
         "- Load: wrk, one thread, next to the server (one core each); every server is its own process on",
         "  127.0.0.1, restarted for each workload. The SDK runs under uvicorn (log level warning, no access log).",
         "",

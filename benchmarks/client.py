@@ -92,7 +92,7 @@ class McpClient:
         return self.http.post(self.url, headers=headers, content=body)
 
 
-async def open_sessions(url: str, count: int, *, concurrency: int = 16, timeout: float = 600.0) -> list[str]:
+async def open_sessions(url: str, count: int, *, concurrency: int = 4, timeout: float = 600.0) -> list[str]:
     """Open ``count`` legacy sessions with ``concurrency`` clients at once; their ids.
 
     Raises:

@@ -11,7 +11,7 @@ COLUMNS = ("Workload", "Server", "Result", "p50 ms", "p99 ms", "Peak RSS", "vs S
 LEGEND = (
     "Result: median of the rounds. vs SDK: how many times better than the official SDK in the same run "
     "(rates: ours / SDK's; bytes: SDK's / ours). p99 / SDK: our p99 latency over the SDK's (lower is better). "
-    "Peak RSS: VmHWM of the server process during that row (reset before it)."
+    "Peak RSS: VmHWM of the server process during that row (reset before it, where the kernel allows)."
 )
 
 

@@ -9,6 +9,7 @@ which reads raw bytes and does little per event.
 from __future__ import annotations
 
 import asyncio
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -69,7 +70,7 @@ def _wrk_rows(
     tool: str,
     answer: Literal["json", "sse"],
 ) -> list[Result]:
-    rows = []
+    rows: list[Result] = []
     version = LEGACY if era == "legacy" else MODERN
     for connections in settings.concurrency:
         sessions: list[str] = []
@@ -77,31 +78,28 @@ def _wrk_rows(
             with McpClient(server.url) as client:
                 sessions = [client.initialize() for _ in range(connections)]
 
-        def load(seconds: int, sessions: list[str] = sessions, connections: int = connections) -> tuple[float, ...]:
-            done = run_wrk(
-                server.url,
-                connections=connections,
-                seconds=seconds,
-                era=era,
-                version=version,
-                tool=tool,
-                answer=answer,
-                sessions=sessions,
-            )
-            return done.rate, done.p50_ms, done.p99_ms
-
+        load = functools.partial(
+            run_wrk,
+            server.url,
+            connections=connections,
+            era=era,
+            version=version,
+            tool=tool,
+            answer=answer,
+            sessions=sessions,
+        )
         if settings.warmup:
-            load(settings.warmup)
+            load(seconds=settings.warmup)
         reset_peak(server.pid)
-        runs = [load(settings.seconds) for _ in range(settings.rounds)]
+        runs = [load(seconds=settings.seconds) for _ in range(settings.rounds)]
         rows.append(
             Result(
                 f"{label} c={connections}",
                 server.spec.name,
-                _median([r[0] for r in runs]),
+                _median([r.rate for r in runs]),
                 "req/s",
-                p50_ms=_median([r[1] for r in runs]),
-                p99_ms=_median([r[2] for r in runs]),
+                p50_ms=_median([r.p50_ms for r in runs]),
+                p99_ms=_median([r.p99_ms for r in runs]),
                 peak_rss=proc_status_bytes(server.pid, "VmHWM"),
                 note=f"{settings.rounds}x{settings.seconds}s, tool {tool}",
             )
@@ -197,7 +195,7 @@ def _idle(server: RunningServer, settings: Settings) -> list[Result]:
             "B/session",
             higher_is_better=False,
             peak_rss=proc_status_bytes(server.pid, "VmHWM"),
-            note=f"RSS delta / sessions; opened at {n / elapsed:,.0f} sessions/s",
+            note=f"RSS delta / sessions; opened at {n / elapsed:,.0f}/s by 4 httpx clients",
         )
     ]
 
