@@ -18,6 +18,9 @@ class Config:
         max_in_flight: Most concurrent requests one session may have running (429 beyond).
         max_events_per_stream: Events kept per stream for replay; older ones are evicted.
         max_event_age: Seconds an event is kept for replay.
+        max_streams_per_session: Event logs kept per session; beyond it the oldest
+            finished streams are dropped (streams still running are never dropped).
+        finished_stream_age: Seconds a finished stream stays resumable.
         max_queue_events: Events buffered for one connected SSE reader before the
             producer is paused (backpressure).
         max_sessions: Most live sessions (503 beyond).
@@ -43,6 +46,8 @@ class Config:
     max_in_flight: int = 64
     max_events_per_stream: int = 10_000
     max_event_age: float = 3600.0
+    max_streams_per_session: int = 256
+    finished_stream_age: float = 60.0
     max_queue_events: int = 256
     max_sessions: int = 10_000
     session_idle_timeout: float = 3600.0
@@ -63,6 +68,8 @@ class Config:
             "max_in_flight": self.max_in_flight,
             "max_events_per_stream": self.max_events_per_stream,
             "max_event_age": self.max_event_age,
+            "max_streams_per_session": self.max_streams_per_session,
+            "finished_stream_age": self.finished_stream_age,
             "max_queue_events": self.max_queue_events,
             "max_sessions": self.max_sessions,
             "session_idle_timeout": self.session_idle_timeout,

@@ -132,7 +132,7 @@ class Exchange:
         self.state = transition(EXCHANGE_TRANSITIONS, self.state, ExchangeEvent.START_STREAM)
         priming, close_after = None, None
         if self.session_id is not None:
-            yield OpenStream(self.session_id, self.stream)
+            yield OpenStream(self.session_id, self.stream, self._now(), self.config.max_streams_per_session)
         if self._resumable():
             event_id = format_event_id(self.stream, 0)
             priming = frame_event(b"", event_id=event_id, retry_ms=self.config.sse_retry_ms)
@@ -161,6 +161,7 @@ class Exchange:
             self.config.max_events_per_stream,
             self.config.max_event_age,
             final,
+            self.config.finished_stream_age,
         )
         frame = frame_event(data, event_id=format_event_id(self.stream, seq))
         out = [SendEvent(self.session_id, self.stream, seq, frame)]

@@ -364,7 +364,7 @@ class Server:
             close_after = self.config.sse_close_after_seconds if has_priming(session.protocol_version) else None
             return [ResumeStream(session.id, stream, after, headers, close_after=close_after)]
         self._claim_get(session.id)
-        yield OpenStream(session.id, STANDALONE_STREAM)
+        yield OpenStream(session.id, STANDALONE_STREAM, self.clock(), self.config.max_streams_per_session)
         after = self._get_cursor.get(session.id, 0)
         priming, close_after = None, None
         if has_priming(session.protocol_version):

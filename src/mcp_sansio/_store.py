@@ -107,10 +107,18 @@ class ReleaseRequest:
 
 @dataclass(frozen=True, slots=True)
 class OpenStream:
-    """Create an empty log for a stream (so a resume right after its priming event finds it). Answer: None."""
+    """Create an empty log for a stream (so a resume right after its priming event finds it). Answer: None.
+
+    First drops the session's finished logs that expired, then, while the session
+    holds ``max_streams`` logs or more, its oldest finished ones. Unfinished logs
+    are never dropped: each belongs to a request still in flight (bounded by
+    ``Config.max_in_flight``) or to the session's GET stream.
+    """
 
     session_id: str
     stream: str
+    now: float = 0.0
+    max_streams: int = 1 << 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +126,8 @@ class AppendEvent:
     """Append one event to a stream's log, keeping at most ``keep`` events no older than ``max_age``.
 
     Answer: the event's sequence number (1 for a stream's first event). ``final``
-    marks the stream finished: a resume delivers up to it and ends.
+    marks the stream finished: a resume delivers up to it and ends, and the whole
+    log expires ``finished_age`` seconds later.
     """
 
     session_id: str
@@ -128,6 +137,7 @@ class AppendEvent:
     keep: int
     max_age: float
     final: bool = False
+    finished_age: float = float("inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +192,7 @@ class _Log:
     events: deque[tuple[int, float, bytes]] = field(default_factory=deque)
     last_seq: int = 0
     final: bool = False
+    expires: float = float("inf")
 
     def evict(self, now: float, keep: int, max_age: float) -> None:
         while self.events and (len(self.events) > keep or now - self.events[0][1] > max_age):
@@ -230,7 +241,13 @@ class MemoryStore:
         return idle
 
     def _open(self, command: OpenStream) -> None:
-        self._logs.setdefault(command.session_id, {}).setdefault(command.stream, _Log())
+        logs = self._logs.setdefault(command.session_id, {})
+        for key in [k for k, log in logs.items() if log.expires <= command.now]:
+            del logs[key]
+        finished = [k for k, log in logs.items() if log.final]  # oldest first: dicts keep insertion order
+        while len(logs) >= command.max_streams and finished:
+            del logs[finished.pop(0)]
+        logs.setdefault(command.stream, _Log())
 
     def _release(self, command: ReleaseRequest) -> None:
         self._in_flight.get(command.session_id, set()).discard(command.key)
@@ -256,13 +273,15 @@ class MemoryStore:
             log = logs[command.stream] = _Log()
         log.last_seq += 1
         log.events.append((log.last_seq, command.now, command.data))
-        log.final = log.final or command.final
+        if command.final:
+            log.final = True
+            log.expires = command.now + command.finished_age
         log.evict(command.now, command.keep, command.max_age)
         return log.last_seq
 
     def _read(self, command: ReadEvents) -> LogSlice:
         log = self._logs.get(command.session_id, {}).get(command.stream)
-        if log is None:
+        if log is None or log.expires <= command.now:
             return LogSlice(known=False)
         log.evict(command.now, len(log.events), command.max_age)
         first = log.events[0][0] if log.events else log.last_seq + 1

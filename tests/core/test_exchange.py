@@ -386,3 +386,36 @@ def test_subscriptions_update_the_session(harness: Harness) -> None:
     )
     record = harness.store.execute(__import__("mcp_sansio")._store.LoadSession(session, harness.now[0], 1e9))
     assert record.subscriptions == frozenset()
+
+
+def finish_stream(harness: Harness, session: str, rid: int) -> str:
+    run = run_handler(harness.post(call("count", {"n": 1}, rid=rid), session))
+    harness.run(run.exchange.chunk(run.call, "1"))
+    harness.run(run.exchange.complete(run.call, None))
+    return run.exchange.stream
+
+
+def test_finished_streams_stay_resumable_for_a_while_only() -> None:
+    harness = make_harness(demo_app(), Config(finished_stream_age=30))
+    session = harness.initialize()
+    stream = finish_stream(harness, session, 1)
+    harness.now[0] += 29
+    assert isinstance(resume(harness, session, f"{stream}-1")[0], ResumeStream)
+    harness.now[0] += 2
+    assert only_response(resume(harness, session, f"{stream}-1")).status == 400
+
+
+def test_a_session_keeps_a_bounded_number_of_finished_logs() -> None:
+    harness = make_harness(demo_app(), Config(max_streams_per_session=3))
+    session = harness.initialize()
+    # One stream still running: never dropped, however many finish after it.
+    running = run_handler(harness.post(call("count", {"n": 9}, rid=100), session))
+    harness.run(running.exchange.chunk(running.call, "1"))
+    finished = [finish_stream(harness, session, rid) for rid in range(1, 6)]
+    logs = harness.store._logs[session]
+    assert set(logs) == {running.exchange.stream, finished[-2], finished[-1]}
+    assert only_response(resume(harness, session, f"{finished[0]}-1")).status == 400
+    assert isinstance(resume(harness, session, f"{running.exchange.stream}-1")[0], ResumeStream)
+    # The running stream keeps its numbering.
+    out = harness.run(running.exchange.chunk(running.call, "2"))
+    assert [o.seq for o in out if isinstance(o, SendEvent)] == [2]
