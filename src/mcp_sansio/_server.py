@@ -173,10 +173,14 @@ class Server:
 
     # -- whole requests --------------------------------------------------------
 
-    def receive(self, request: HttpRequest, body: bytes = b"") -> Plan[list[Output]]:
-        """Handle a whole request; the plan's result is the outputs to carry out."""
+    def receive(self, request: HttpRequest, body: bytes = b"", *, checked: bool = False) -> Plan[list[Output]]:
+        """Handle a whole request; the plan's result is the outputs to carry out.
+
+        ``checked`` says the adapter already had the head pass :meth:`check_head`
+        (before reading the body), so it is not checked twice.
+        """
         try:
-            early = self.check_head(request)
+            early = None if checked else self.check_head(request)
             if early is not None:
                 return [early]
             if request.method == "POST":

@@ -91,7 +91,6 @@ async def test_keep_alive_and_pipelining(running: Running) -> None:
         b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json, text/event-stream\r\n"
         b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(ping), ping)
     )
-    received = await raw_exchange(running, request * 3, read_until=b"}}}")
     async with await anyio.connect_tcp(running.host, running.port) as stream:
         await stream.send(request * 3)
         received = b""
@@ -191,5 +190,21 @@ async def test_client_reset_is_quiet(running: Running, caplog: pytest.LogCapture
     await anyio.sleep(0.1)
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
     # The server still serves.
+    async with httpx.AsyncClient() as client:
+        assert (await client.post(running.url, json=INIT, headers=HEADERS)).status_code == 200
+
+
+async def test_clients_that_vanish_mid_response_do_not_hurt_the_server(running: Running) -> None:
+    body = json.dumps(INIT).encode()
+    request = (
+        b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json, text/event-stream\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    for _ in range(20):
+        # Pipelined requests, then gone before reading: the server's writes hit a closed socket.
+        stream = await anyio.connect_tcp(running.host, running.port)
+        await stream.send(request * 50)
+        await stream.aclose()
+    await anyio.sleep(0.2)
     async with httpx.AsyncClient() as client:
         assert (await client.post(running.url, json=INIT, headers=HEADERS)).status_code == 200

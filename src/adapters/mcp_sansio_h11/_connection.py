@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -55,24 +55,54 @@ class H11Connection:
         self._max_body = config.max_body_size
         self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_size)
         self._eof = anyio.Event()
+        self._data = anyio.Event()  # set by the reader whenever bytes (or EOF) arrive
+        self._room: anyio.Event | None = None  # set when the reader may read again
+        self._on_eof: list[Callable[[], None]] = []
 
     async def run(self) -> None:
         """Serve requests until the client or a protocol error closes the connection."""
+        try:
+            async with anyio.create_task_group() as tg:
+                # One reader per connection (not per request): it feeds h11 and notices a
+                # client that leaves while we wait for a handler or sit on an idle stream.
+                tg.start_soon(self._read_forever)
+                await self._serve_all()
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._stream.aclose()
+
+    async def _serve_all(self) -> None:
+        # Errors are caught here, inside the task group, so they never reach it wrapped in a group.
         try:
             while await self._serve_one():
                 self._conn.start_next_cycle()
         except (ClientGone, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError, h11.LocalProtocolError):
             pass  # the client went away; nothing to answer
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self._stream.aclose()
+
+    async def _read_forever(self) -> None:
+        while True:
+            if len(self._conn.trailing_data[0]) > self._max_body:
+                # Enough pipelined bytes are buffered; read again once they are consumed.
+                self._room = anyio.Event()
+                await self._room.wait()
+            try:
+                data = await self._stream.receive(_READ_SIZE)
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                data = b""
+            self._conn.receive_data(data)
+            self._data.set()
+            if not data:
+                self._eof.set()
+                for callback in list(self._on_eof):
+                    callback()
+                return
 
     async def _serve_one(self) -> bool:
         """Serve one request; True if the connection can carry another."""
         try:
             first = self._timeouts.idle if self._conn.their_state is h11.IDLE else self._timeouts.header
-            with anyio.fail_after(first):
-                event = await self._next_event()
+            event = await self._next_event(anyio.current_time() + first)
             if isinstance(event, h11.ConnectionClosed):
                 return False
             assert isinstance(event, h11.Request)
@@ -91,7 +121,7 @@ class H11Connection:
             if body is None:
                 await self.send_response(self._driver.server.body_too_large())
                 return False
-            await self._driver.handle(request, body, self)
+            await self._driver.handle(request, body, self, checked=True)
             return await self._finish()
         except h11.RemoteProtocolError as exc:
             await self._refuse(exc.error_status_hint, str(exc))
@@ -112,39 +142,39 @@ class H11Connection:
         with suppress(ClientGone, h11.LocalProtocolError):
             await self.send_response(SendResponse(status, (("connection", "close"),), f"{reason}\n".encode()))
 
-    async def _next_event(self) -> h11.Event | type[h11.PAUSED]:
+    async def _next_event(self, deadline: float) -> h11.Event | type[h11.PAUSED]:
+        """The next h11 event; reads (until ``deadline``) only when none is buffered.
+
+        A request usually arrives whole in one read, so the common path enters no
+        cancel scope at all.
+        """
         while True:
+            self._data = anyio.Event()  # before looking, so a wake-up between the two is not lost
             event = self._conn.next_event()
             if event is not h11.NEED_DATA:
                 return event  # type: ignore[return-value]  # h11 types NEED_DATA and PAUSED as classes
-            await self._receive()
-
-    async def _receive(self) -> None:
-        try:
-            data = await self._stream.receive(_READ_SIZE)
-        except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError):
-            data = b""
-        if not data:
-            self._eof.set()
-        self._conn.receive_data(data)
+            if self._room is not None:
+                self._room.set()
+            with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
+                await self._data.wait()
 
     async def _read_body(self) -> bytes | None:
         if self._conn.client_is_waiting_for_100_continue:
             await self._send(h11.InformationalResponse(status_code=100, headers=[]))
         parts: list[bytes] = []
         size = 0
-        with anyio.fail_after(self._timeouts.body):
-            while True:
-                event = await self._next_event()
-                if isinstance(event, h11.EndOfMessage):
-                    return b"".join(parts)
-                if isinstance(event, h11.ConnectionClosed):
-                    raise ClientGone
-                assert isinstance(event, h11.Data)
-                size += len(event.data)
-                if size > self._max_body:
-                    return None
-                parts.append(bytes(event.data))
+        deadline = anyio.current_time() + self._timeouts.body
+        while True:
+            event = await self._next_event(deadline)
+            if isinstance(event, h11.EndOfMessage):
+                return b"".join(parts)
+            if isinstance(event, h11.ConnectionClosed):
+                raise ClientGone
+            assert isinstance(event, h11.Data)
+            size += len(event.data)
+            if size > self._max_body:
+                return None
+            parts.append(bytes(event.data))
 
     # -- Responder -------------------------------------------------------------
 
@@ -176,9 +206,10 @@ class H11Connection:
         """End a streamed body."""
         await self._send(h11.EndOfMessage())
 
-    async def wait_disconnected(self) -> None:
-        """Read (and keep, for h11) whatever the client sends until it closes."""
-        while not self._eof.is_set():
-            if len(self._conn.trailing_data[0]) > self._max_body:
-                await self._eof.wait()  # enough pipelined data buffered; stop reading
-            await self._receive()
+    def on_disconnect(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` when the client closes the connection; returns an unregister function."""
+        if self._eof.is_set():
+            callback()
+            return lambda: None
+        self._on_eof.append(callback)
+        return lambda: self._on_eof.remove(callback) if callback in self._on_eof else None

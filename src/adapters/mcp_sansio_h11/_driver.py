@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import math
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -75,8 +75,8 @@ class Responder(Protocol):
     async def end_stream(self) -> None:
         """End the body."""
 
-    async def wait_disconnected(self) -> None:
-        """Return once the client has closed its side of the connection."""
+    def on_disconnect(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` (once) when the client closes the connection; returns an unregister function."""
 
 
 @dataclass(eq=False)
@@ -125,14 +125,18 @@ class Driver:
         """Execute a plan's store commands and return its result."""
         return run_plan(plan, self.store)
 
-    async def handle(self, request: HttpRequest, body: bytes, responder: Responder) -> None:
-        """Serve one whole HTTP request on ``responder``."""
+    async def handle(self, request: HttpRequest, body: bytes, responder: Responder, *, checked: bool = False) -> None:
+        """Serve one whole HTTP request on ``responder`` (``checked``: its head passed ``check_head``)."""
         sink = Sink()
-        await self.carry_out(self.run(self.server.receive(request, body)), sink)
-        # A JSON answer may still come from a handler; a vanished client does not cancel it.
-        if not sink.ready.is_set() and not await _until_disconnected(responder, sink.ready.wait()):
-            self._client_left(sink)
-            return
+        await self.carry_out(self.run(self.server.receive(request, body, checked=checked)), sink)
+        if not sink.ready.is_set():
+            # A handler will answer. In the legacy revisions a vanished client cancels nothing,
+            # so just wait; in 2026-07-28 closing the connection cancels, so watch for it.
+            if not _cancels_on_disconnect(sink):
+                await sink.ready.wait()
+            elif not await _until_disconnected(responder, sink.ready.wait()):
+                self._client_left(sink)
+                return
         if sink.response is not None:
             await responder.send_response(sink.response)
         elif sink.reader is not None:
@@ -150,7 +154,10 @@ class Driver:
             if first:
                 await responder.write(first)
             pump = self._pump_live(reader, responder, sink.close_after)
-            if await _until_disconnected(responder, pump):
+            # Streams that can sit idle (GET, listen) or whose closing cancels (2026-07-28) are
+            # watched; a legacy POST stream learns of a vanished client from its next write.
+            watched = not sink.exchanges or _cancels_on_disconnect(sink)
+            if await (_until_disconnected(responder, pump) if watched else _completed(pump)):
                 if self.closing and not reader.finished:
                     await responder.write(frame_comment("server shutting down; resume with Last-Event-ID"))
                 await responder.end_stream()
@@ -169,13 +176,18 @@ class Driver:
 
     async def _pump_until_done(self, reader: Reader, responder: Responder) -> None:
         while not self.closing:
-            with anyio.move_on_after(self.keepalive) as idle:
-                batch = await reader.take()
-            if idle.cancelled_caught:
-                await responder.write(frame_comment("keep-alive"))
-                continue
+            batch = reader.take_nowait()
             if not batch:
-                return
+                if reader.done:
+                    return
+                with anyio.move_on_after(self.keepalive) as idle:
+                    batch = await reader.take()
+                if idle.cancelled_caught:
+                    await responder.write(frame_comment("keep-alive"))
+                    continue
+                if not batch:
+                    return
+            # Everything queued goes out in one write.
             await responder.write(b"".join(data for _, data in batch))
 
     async def carry_out(self, outputs: list[Output], sink: Sink) -> None:
@@ -308,29 +320,28 @@ class Driver:
             scope.cancel()
 
 
+def _cancels_on_disconnect(sink: Sink) -> bool:
+    return any(exchange.cancel_on_disconnect for exchange in sink.exchanges)
+
+
+async def _completed(work: Awaitable[None]) -> bool:
+    await work
+    return True
+
+
 async def _until_disconnected(responder: Responder, work: Awaitable[None]) -> bool:
     """Await ``work`` unless the client leaves first; True if it completed.
 
-    Exceptions are caught inside the task group so callers see them unwrapped.
+    One cancel scope, cancelled by the connection's reader: no task per request.
     """
-    completed = False
-    gone: ClientGone | None = None
-
-    async def watch(scope: anyio.CancelScope) -> None:
-        await responder.wait_disconnected()
-        scope.cancel()
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(watch, tg.cancel_scope)
+    with anyio.CancelScope() as scope:
+        unregister = responder.on_disconnect(scope.cancel)
         try:
             await work
-            completed = True
-        except ClientGone as exc:
-            gone = exc
-        tg.cancel_scope.cancel()
-    if gone is not None:
-        raise gone
-    return completed
+        finally:
+            unregister()
+        return True
+    return False
 
 
 class HandlerContext:

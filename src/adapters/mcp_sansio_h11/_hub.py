@@ -51,16 +51,29 @@ class Reader:
         """Whether every event up to the stream's end has been taken."""
         return self.end_seq is not None and self.delivered >= self.end_seq and not self._queue
 
+    @property
+    def done(self) -> bool:
+        """Whether :meth:`take` would return nothing more (finished, closed or interrupted)."""
+        return self.finished or self.closed or self.interrupted
+
+    def take_nowait(self) -> list[tuple[int, bytes]]:
+        """The queued events not delivered yet, without waiting (possibly none)."""
+        if not self._queue:
+            return []
+        batch = [(seq, data) for seq, data in self._queue if seq > self.delivered]
+        self._queue.clear()
+        self._writable.set()
+        if batch:
+            self.delivered = batch[-1][0]
+        return batch
+
     async def take(self) -> list[tuple[int, bytes]]:
         """Wait for events not delivered yet; an empty list means the stream has finished."""
         while True:
-            batch = [(seq, data) for seq, data in self._queue if seq > self.delivered]
-            self._queue.clear()
-            self._writable.set()
+            batch = self.take_nowait()
             if batch:
-                self.delivered = batch[-1][0]
                 return batch
-            if self.finished or self.closed or self.interrupted:
+            if self.done:
                 return []
             self._readable = anyio.Event()
             await self._readable.wait()
