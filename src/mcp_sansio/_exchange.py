@@ -31,6 +31,7 @@ __all__ = ["Exchange", "CHUNK_META_KEY", "JSON_HEADERS", "sse_headers", "error_r
 
 # Where a streamed chunk's content block travels inside notifications/progress.
 CHUNK_META_KEY = "io.github.mcp-sansio/chunk"
+_CHUNK_KEY_BYTES = CHUNK_META_KEY.encode()
 JSON_HEADERS: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
 StandaloneSender = Callable[[Notification | Request], Plan[list[Output]]]
 # What each kind of input answer must contain to be usable.
@@ -76,7 +77,7 @@ class Exchange:
         *,
         config: Config,
         peer: Peer,
-        stream: str,
+        stream: str | Callable[[], str],
         requests: list[Request],
         batch: bool,
         now: Callable[[], float],
@@ -86,7 +87,8 @@ class Exchange:
     ) -> None:
         self.config = config
         self.peer = peer
-        self.stream = stream
+        # A stream key is drawn only when a stream starts: most answers are plain JSON.
+        self._stream: str | Callable[[], str] = stream
         self.batch = batch
         self.state = ExchangeState.PENDING
         self._now = now
@@ -101,6 +103,13 @@ class Exchange:
         self._outgoing = 0
         self._seq = 0
         self._since_disconnect = 0
+
+    @property
+    def stream(self) -> str:
+        """This exchange's stream key (unique within the session; drawn on first use)."""
+        if not isinstance(self._stream, str):
+            self._stream = self._stream()
+        return self._stream
 
     @property
     def session_id(self) -> str | None:
@@ -285,8 +294,35 @@ class Exchange:
     def chunk(self, call: Call, value: Any) -> Plan[list[Output]]:
         """One chunk yielded by a streaming tool: its own event, now; kept for the final result."""
         blocks = chunk_blocks(value)
-        self._chunks.setdefault(id_key(call.request_id), []).extend(blocks)
+        key = id_key(call.request_id)
+        chunks = self._chunks.setdefault(key, [])
+        chunks.extend(blocks)
         out = yield from self.start_stream()
+        if type(value) is str and call.progress_token is not None and key in self._open:
+            # The hot path of a text-streaming tool: the same bytes the general path below
+            # builds, without building and encoding the notification's dicts.
+            count = len(chunks)
+            last = self._progress.get(key)
+            if last is None or count > last:
+                self._progress[key] = count
+                text = dumps(value)
+                encoded = b"".join(
+                    (
+                        b'{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":',
+                        dumps(call.progress_token),
+                        b',"progress":',
+                        str(count).encode(),
+                        b',"message":',
+                        text,
+                        b',"_meta":{"',
+                        _CHUNK_KEY_BYTES,
+                        b'":{"type":"text","text":',
+                        text,
+                        b"}}}}",
+                    )
+                )
+                out += yield from self._append(encoded, final=False)
+                return out
         for block in blocks:
             label = block.get("text") if block.get("type") == "text" else None
             if call.progress_token is not None:

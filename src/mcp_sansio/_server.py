@@ -323,7 +323,7 @@ class Server:
         exchange = Exchange(
             config=self.config,
             peer=Peer.of_session(session),
-            stream=self.new_stream_key(),
+            stream=self.new_stream_key,
             requests=accepted,
             batch=batch,
             now=self.clock,

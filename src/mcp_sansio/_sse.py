@@ -41,8 +41,11 @@ def frame_event(data: bytes, *, event_id: str | None = None, retry_ms: int | Non
     if retry_ms is not None:
         parts.append(b"retry: %d\n" % retry_ms)
     parts.append(b"event: message\n")
-    for line in _LINE_BREAK.split(data):
-        parts.append(b"data: " + line + b"\n")
+    if b"\n" in data or b"\r" in data:
+        for line in _LINE_BREAK.split(data):
+            parts.append(b"data: " + line + b"\n")
+    else:  # compact JSON never has raw line breaks: one data line
+        parts.append(b"data: " + data + b"\n")
     parts.append(b"\n")
     return b"".join(parts)
 

@@ -419,3 +419,26 @@ def test_a_session_keeps_a_bounded_number_of_finished_logs() -> None:
     # The running stream keeps its numbering.
     out = harness.run(running.exchange.chunk(running.call, "2"))
     assert [o.seq for o in out if isinstance(o, SendEvent)] == [2]
+
+
+@pytest.mark.parametrize("text", ["1", 'quote " and \\ backslash', "line\nbreak", "snowman \u2603", ""])
+def test_text_chunk_fast_path_sends_the_general_paths_bytes(harness: Harness, text: str) -> None:
+    from mcp_sansio import Notification
+    from mcp_sansio._jsonrpc import dumps
+
+    session = harness.initialize()
+    run = run_handler(harness.post(call("count", {"n": 1}, token=["not", "a", "string"]), session))
+    token = run.call.progress_token
+    run = run_handler(harness.post(call("count", {"n": 1}, token="tok", rid=2), session))
+    out = [o for o in harness.run(run.exchange.chunk(run.call, text)) if isinstance(o, SendEvent)]
+    expected = Notification(
+        "notifications/progress",
+        {
+            "progressToken": "tok",
+            "progress": 1,
+            "message": text,
+            "_meta": {CHUNK_META_KEY: {"type": "text", "text": text}},
+        },
+    )
+    assert out[0].data == frame_event(dumps(expected.to_json()), event_id=f"{out[0].stream}-1")
+    assert token is None  # a non-scalar token is no token
