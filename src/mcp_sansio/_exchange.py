@@ -106,7 +106,7 @@ class Exchange:
 
     @property
     def stream(self) -> str:
-        """This exchange's stream key (unique within the session; drawn on first use)."""
+        """The stream key of this exchange (unique within the session; drawn on first use)."""
         if not isinstance(self._stream, str):
             self._stream = self._stream()
         return self._stream
