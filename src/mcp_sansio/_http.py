@@ -53,7 +53,7 @@ class Headers:
 
     def only(self, name: str) -> str | None:
         """The single value of ``name``; a repeated header is a client error."""
-        values = self.get_all(name)
+        values = self._by_name.get(name.lower(), ())
         if len(values) > 1:
             raise RemoteProtocolError(f"Bad Request: header {name} appears {len(values)} times")
         return values[0] if values else None

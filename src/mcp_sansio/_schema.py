@@ -200,7 +200,11 @@ def compile_validator(schema: JSONSchema, path: str = "arguments") -> Check:
     known = [_TYPE_CHECKS[k] for k in kinds if k in _TYPE_CHECKS]
     if kinds and len(known) == len(kinds):
         type_message = f"{path} must be of type {' or '.join(kinds)}"
-        checks.append(lambda v: None if any(t(v) for t in known) else type_message)
+        if len(known) == 1:
+            only = known[0]
+            checks.append(lambda v: None if only(v) else type_message)
+        else:
+            checks.append(lambda v: None if any(t(v) for t in known) else type_message)
     if "enum" in schema:
         options, enum_message = schema["enum"], f"{path} must be one of {schema['enum']!r}"
         checks.append(lambda v: None if any(_json_equal(v, o) for o in options) else enum_message)
