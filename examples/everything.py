@@ -242,6 +242,7 @@ async def stream_numbers(count: int, interval_ms: int = 0) -> AsyncIterator[str]
 # -- 2026-07-28 diagnostics: capabilities, logging, subscriptions, multi-round-trip requests --------
 
 NAME_FORM = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+CONFIRM_FORM = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
 
 
 @app.tool()
@@ -306,8 +307,7 @@ async def test_input_required_result_list_roots(ctx: Context) -> str:
 @app.tool()
 async def test_input_required_result_request_state(ctx: Context) -> str:
     """Asks for a confirmation; the request state carries it across rounds (state-ok)."""
-    form = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
-    answer = await ctx.elicit("Please confirm", form, key="confirm")
+    answer = await ctx.elicit("Please confirm", CONFIRM_FORM, key="confirm")
     return f"state-ok: confirmed={answer.get('content', {}).get('ok')}"
 
 
@@ -337,8 +337,7 @@ async def test_input_required_result_multi_round(ctx: Context) -> str:
 @app.tool()
 async def test_input_required_result_tampered_state(ctx: Context) -> str:
     """Asks for a confirmation; a tampered request state is refused."""
-    form = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
-    answer = await ctx.elicit("Please confirm", form, key="confirm")
+    answer = await ctx.elicit("Please confirm", CONFIRM_FORM, key="confirm")
     return f"confirmed={answer.get('content', {}).get('ok')}"
 
 

@@ -13,15 +13,9 @@ import httpx
 import pytest
 
 from mcp_sansio_h11.cli import load_target
+from tests.adapters.test_http import HEADERS, INIT
 
 ROOT = Path(__file__).resolve().parents[2]
-HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
 
 
 def serve(backend: str) -> tuple[subprocess.Popen[str], str]:

@@ -208,3 +208,29 @@ async def test_clients_that_vanish_mid_response_do_not_hurt_the_server(running: 
     await anyio.sleep(0.2)
     async with httpx.AsyncClient() as client:
         assert (await client.post(running.url, json=INIT, headers=HEADERS)).status_code == 200
+
+
+async def test_body_deadline_answers_408(anyio_backend: str) -> None:
+    async with anyio.create_task_group() as tg:
+        running = await start(tg, demo_app(), timeouts=Timeouts(header=5, body=0.2, idle=5))
+        received = await raw_exchange(
+            running,
+            b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json, text/event-stream\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"jsonrpc"',
+            read_until=b"Request Timeout",
+        )
+        assert received.startswith(b"HTTP/1.1 408 ")
+        tg.cancel_scope.cancel()
+
+
+async def test_idle_keep_alive_connections_are_closed_quietly(anyio_backend: str) -> None:
+    async with anyio.create_task_group() as tg:
+        running = await start(tg, demo_app(), timeouts=Timeouts(header=5, body=5, idle=0.2))
+        async with await anyio.connect_tcp(running.host, running.port) as stream:
+            with anyio.fail_after(5):
+                try:
+                    received = await stream.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    received = b""
+        assert received == b""  # closed without a response: no request had started
+        tg.cancel_scope.cancel()
