@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from mcp_sansio import App, Config, HttpRequest, MemoryStore, Output, SendResponse, Server, run_plan
+
+# Wall-clock deadlines make property tests flaky on a loaded 2-core machine; CI also runs them
+# derandomized so a red run can be replayed exactly.
+settings.register_profile("mcp-sansio", deadline=None, derandomize=os.environ.get("CI") == "true", print_blob=True)
+settings.load_profile("mcp-sansio")
 
 HEAD = (
     ("host", "127.0.0.1:8000"),
