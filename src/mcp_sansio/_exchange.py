@@ -14,7 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ._config import Config
-from ._errors import INTERNAL_ERROR, INVALID_PARAMS, LocalProtocolError, ProtocolError, RemoteProtocolError
+from ._errors import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    REQUEST_CANCELLED,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+)
 from ._events import Call, DisconnectStream, EndStream, Output, SendEvent, SendResponse, StartStream
 from ._jsonrpc import ErrorResponse, Notification, Request, RequestId, Response, dumps, id_key
 from ._modern import CACHEABLE_METHODS, META_SERVER_INFO
@@ -115,6 +122,14 @@ class Exchange:
     def session_id(self) -> str | None:
         """The legacy session this exchange belongs to (None when stateless)."""
         return self.peer.session_id
+
+    @property
+    def asks_in_rounds(self) -> bool:
+        """Whether handlers get client input in rounds through :meth:`inputs` (2026-07-28).
+
+        Otherwise (legacy) they send :meth:`server_request` on their stream and await it.
+        """
+        return self.peer.modern
 
     @property
     def cancel_on_disconnect(self) -> bool:
@@ -374,6 +389,14 @@ class Exchange:
         else:
             answer = ErrorResponse(call.request_id, INTERNAL_ERROR, f"Internal error: {type(exc).__name__}: {exc}")
         return (yield from self.respond(answer))
+
+    def cancelled(self, call: Call) -> Plan[list[Output]]:
+        """The handler for ``call`` was stopped (client cancellation or disconnect): end its request.
+
+        The client has stopped waiting, but the stream must still end after exactly one
+        answer, so it gets a -32800 error that clients drop for a request they cancelled.
+        """
+        return (yield from self.respond(ErrorResponse(call.request_id, REQUEST_CANCELLED, "Request cancelled")))
 
     def _input_required(self, call: Call, signal: InputRequired) -> dict[str, Any]:
         if self._request_state is None:

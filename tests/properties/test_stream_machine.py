@@ -18,8 +18,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, precondition, rule
 
-from mcp_sansio import EndStream, RemoteProtocolError, ResumeStream, RunHandler, SendEvent, SendResponse, ToolError
-from mcp_sansio._errors import REQUEST_CANCELLED
+from mcp_sansio import EndStream, ResumeStream, RunHandler, SendEvent, SendResponse, ToolError
 from tests.apps import demo_app
 from tests.conftest import Harness, make_harness
 
@@ -108,7 +107,7 @@ class StreamingMachine(RuleBasedStateMachine):
         else:
             cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": stream.request_id}}
             self.harness.post(cancel, stream.session)
-            plan = exchange.fail(call, RemoteProtocolError("Request cancelled", code=REQUEST_CANCELLED))
+            plan = exchange.cancelled(call)
         self._record(stream, self.harness.run(plan))
         assert stream.ended
         assert stream.responses == 1

@@ -30,7 +30,6 @@ from mcp_sansio import (
     MemoryStore,
     Output,
     Plan,
-    RemoteProtocolError,
     RequestId,
     Response,
     ResumeStream,
@@ -42,7 +41,6 @@ from mcp_sansio import (
     StartStream,
     run_plan,
 )
-from mcp_sansio._errors import REQUEST_CANCELLED
 from mcp_sansio._events import Call
 from mcp_sansio._jsonrpc import id_key
 from mcp_sansio._mrtr import InputRequest, InputRequired
@@ -248,8 +246,7 @@ class Driver:
                 self._running[key] = (scope, exchange)
                 outputs = await self._invoke(call, exchange, sink)
             if scope.cancelled_caught:
-                cancelled = RemoteProtocolError("Request cancelled", code=REQUEST_CANCELLED)
-                outputs = self.run(exchange.fail(call, cancelled))
+                outputs = self.run(exchange.cancelled(call))
             await self.carry_out(outputs, sink)
         except Exception:  # a bug in the embedding code must not take the server down
             log.exception("handler for request %r failed unrecoverably", call.request_id)
@@ -397,7 +394,7 @@ class HandlerContext:
         Legacy: one server-to-client request each, in order. Stateless: the
         answers the client sent back, or the round ends with an InputRequiredResult.
         """
-        if self._exchange.peer.modern:
+        if self._exchange.asks_in_rounds:
             return self._exchange.inputs(self._call, requests)
         return {key: await self.request(r.method, r.params) for key, r in requests.items()}
 
