@@ -190,3 +190,20 @@ async def test_session_delete_stops_handlers_and_streams(server: tuple[Running, 
             with anyio.fail_after(5):
                 await events.read()
     assert running.driver._running == {}
+
+
+async def test_time_budget_ends_a_get_stream_which_the_client_resumes(anyio_backend: str) -> None:
+    async with anyio.create_task_group() as tg:
+        running = await start(tg, streaming_app([]), Config(sse_close_after_seconds=0.2))
+        async with httpx.AsyncClient(timeout=10) as client:
+            session = await initialize(client, running.url)
+            headers = {**HEADERS, "mcp-session-id": session}
+            with anyio.fail_after(5):
+                async with client.stream("GET", running.url, headers=headers) as response:
+                    first = await read_events(response)  # ends by itself after 0.2 s
+            assert first[0][1] is None and first[0][0] == "0-0"
+            await running.driver.notify_session(session, "notifications/tools/list_changed")
+            async with client.stream("GET", running.url, headers={**headers, "last-event-id": "0-0"}) as response:
+                again = await read_events(response)
+        assert again[-1] == ("0-1", {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+        tg.cancel_scope.cancel()

@@ -442,3 +442,16 @@ def test_text_chunk_fast_path_sends_the_general_paths_bytes(harness: Harness, te
     )
     assert out[0].data == frame_event(dumps(expected.to_json()), event_id=f"{out[0].stream}-1")
     assert token is None  # a non-scalar token is no token
+
+
+@pytest.mark.parametrize(("version", "expected"), [("2025-11-25", 2.5), ("2025-06-18", None)])
+def test_time_budget_for_streams_only_for_clients_that_can_resume(version: str, expected: float | None) -> None:
+    harness = make_harness(demo_app(), Config(sse_close_after_seconds=2.5))
+    session = harness.initialize(version)
+    outputs = harness.post(call("count", {"n": 1}), session)
+    assert isinstance(outputs[0], StartStream) and outputs[0].close_after == expected
+    get = harness.request("GET", None, [("mcp-session-id", session)])
+    assert isinstance(get[0], ResumeStream) and get[0].close_after == expected
+    harness.server.stream_detached(session, "0", 0)
+    resumed = resume(harness, session, f"{outputs[0].stream}-0")
+    assert isinstance(resumed[0], ResumeStream) and resumed[0].close_after == expected
