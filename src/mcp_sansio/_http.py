@@ -29,16 +29,24 @@ class Headers:
     __slots__ = ("_by_name", "_items", "_size")
 
     def __init__(self, items: Iterable[tuple[str | bytes, str | bytes]]) -> None:
-        # Only HTTP's optional whitespace (SP, HTAB) is trimmed: str.strip() would also eat
-        # bytes like NBSP, which must reach the validation that refuses them.
-        self._items: tuple[Header, ...] = tuple(
-            (_text(name).lower(), _text(value).strip(" \t")) for name, value in items
-        )
+        pairs: list[Header] = []
         by_name: dict[str, list[str]] = {}
-        for name, value in self._items:
-            by_name.setdefault(name, []).append(value)
+        size = 0
+        for raw_name, raw_value in items:  # one pass: this runs for every request
+            name = (raw_name.decode("latin-1") if isinstance(raw_name, bytes) else raw_name).lower()
+            # Only HTTP's optional whitespace (SP, HTAB) is trimmed: str.strip() would also eat
+            # bytes like NBSP, which must reach the validation that refuses them.
+            value = (raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value).strip(" \t")
+            pairs.append((name, value))
+            size += len(name) + len(value) + 4
+            same = by_name.get(name)
+            if same is None:
+                by_name[name] = [value]
+            else:
+                same.append(value)
+        self._items: tuple[Header, ...] = tuple(pairs)
         self._by_name = by_name
-        self._size = sum(len(k) + len(v) + 4 for k, v in self._items)
+        self._size = size
 
     def get(self, name: str) -> str | None:
         """The value of ``name`` (several occurrences joined with ``, ``), or None."""
