@@ -455,3 +455,21 @@ def test_time_budget_for_streams_only_for_clients_that_can_resume(version: str, 
     harness.server.stream_detached(session, "0", 0)
     resumed = resume(harness, session, f"{outputs[0].stream}-0")
     assert isinstance(resumed[0], ResumeStream) and resumed[0].close_after == expected
+
+
+def test_url_mode_elicitation_travels_like_any_server_request() -> None:
+    from mcp_sansio import InputRequest
+
+    harness = make_harness(demo_app())
+    session = harness.initialize(capabilities={"elicitation": {"url": {}}})
+    run = run_handler(harness.post(call("chatty"), session))
+    ask = InputRequest.elicitation_url("Sign in", "https://example.com/login", "e1")
+    assert ask.to_json() == {
+        "method": "elicitation/create",
+        "params": {"mode": "url", "message": "Sign in", "url": "https://example.com/login", "elicitationId": "e1"},
+    }
+    outgoing, out = harness.run(run.exchange.server_request(1, ask.method, ask.params))
+    assert events(out) == [{"jsonrpc": "2.0", "id": outgoing, **ask.to_json()}]
+    # The client's answer is routed back to the waiting handler by session and id.
+    answer = harness.post({"jsonrpc": "2.0", "id": outgoing, "result": {"action": "accept"}}, session)
+    assert answer[0].request_id == outgoing and answer[0].session_id == session
