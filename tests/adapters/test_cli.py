@@ -85,8 +85,30 @@ def test_help_lists_the_options() -> None:
         timeout=30,
     )
     assert result.returncode == 0
-    for option in ("--host", "--port", "--backend", "--path", "--log-level", "--uvloop"):
+    for option in (
+        "--host",
+        "--port",
+        "--backend",
+        "--path",
+        "--log-level",
+        "--uvloop",
+        "--header-timeout",
+        "--body-timeout",
+        "--idle-timeout",
+    ):
         assert option in result.stdout
+
+
+def test_bad_timeouts_are_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mcp_sansio_h11.cli", "serve", "examples/everything.py:app", "--idle-timeout", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "Timeouts.idle must be positive" in result.stderr
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])

@@ -12,6 +12,7 @@ from typing import Any
 
 from mcp_sansio import App, Server
 
+from ._connection import Timeouts
 from ._serve import serve
 
 __all__ = ["main", "load_target"]
@@ -55,10 +56,44 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--uvloop", action="store_true", help="use uvloop with the asyncio backend")
     run.add_argument("--path", default="/mcp", help="endpoint path (default /mcp)")
     run.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    defaults = Timeouts()
+    run.add_argument(
+        "--header-timeout",
+        type=float,
+        default=defaults.header,
+        metavar="S",
+        help=f"seconds to receive a request head (default {defaults.header:g})",
+    )
+    run.add_argument(
+        "--body-timeout",
+        type=float,
+        default=defaults.body,
+        metavar="S",
+        help=f"seconds to receive a request body (default {defaults.body:g})",
+    )
+    run.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=defaults.idle,
+        metavar="S",
+        help=f"seconds a kept-alive connection may wait for its next request (default {defaults.idle:g})",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        timeouts = Timeouts(args.header_timeout, args.body_timeout, args.idle_timeout)
+    except ValueError as exc:
+        parser.error(str(exc))
     target = load_target(args.target)
-    serve(target, host=args.host, port=args.port, path=args.path, backend=args.backend, uvloop=args.uvloop)
+    serve(
+        target,
+        host=args.host,
+        port=args.port,
+        path=args.path,
+        backend=args.backend,
+        uvloop=args.uvloop,
+        timeouts=timeouts,
+    )
 
 
 if __name__ == "__main__":
