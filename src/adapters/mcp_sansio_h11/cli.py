@@ -57,27 +57,15 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--path", default="/mcp", help="endpoint path (default /mcp)")
     run.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     defaults = Timeouts()
-    run.add_argument(
-        "--header-timeout",
-        type=float,
-        default=defaults.header,
-        metavar="S",
-        help=f"seconds to receive a request head (default {defaults.header:g})",
-    )
-    run.add_argument(
-        "--body-timeout",
-        type=float,
-        default=defaults.body,
-        metavar="S",
-        help=f"seconds to receive a request body (default {defaults.body:g})",
-    )
-    run.add_argument(
-        "--idle-timeout",
-        type=float,
-        default=defaults.idle,
-        metavar="S",
-        help=f"seconds a kept-alive connection may wait for its next request (default {defaults.idle:g})",
-    )
+    for name, what in (
+        ("header", "seconds to receive a request head"),
+        ("body", "seconds to receive a request body"),
+        ("idle", "seconds a kept-alive connection may wait for its next request"),
+    ):
+        default = getattr(defaults, name)
+        run.add_argument(
+            f"--{name}-timeout", type=float, default=default, metavar="S", help=f"{what} (default {default:g})"
+        )
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
