@@ -48,13 +48,3 @@ class SessionRecord:
     def initialized(self) -> SessionRecord:
         """The record after ``notifications/initialized``."""
         return replace(self, state=transition(SESSION_TRANSITIONS, self.state, SessionEvent.INITIALIZED))
-
-    def wants_log(self, level: str) -> bool:
-        """Whether a ``notifications/message`` at ``level`` passes the client's filter."""
-        if self.log_level is None:
-            return True
-        return LOG_LEVELS.index(level) >= LOG_LEVELS.index(self.log_level)
-
-    def has_capability(self, name: str) -> bool:
-        """Whether the client declared capability ``name`` (e.g. ``sampling``)."""
-        return isinstance(self.client_capabilities.get(name), dict)

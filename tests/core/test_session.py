@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from mcp_sansio import LOG_LEVELS, SessionRecord, SessionState
+from mcp_sansio._peer import Peer
 from mcp_sansio._session import STANDALONE_STREAM
 
 
@@ -49,20 +50,23 @@ def test_initialized_returns_a_new_ready_record() -> None:
     assert ready.initialized() == ready
 
 
+# A legacy session's filters are applied through its Peer (the exchange's view of the client).
+
+
 def test_wants_log_without_level_accepts_everything() -> None:
-    r = SessionRecord("s", "v")
+    r = Peer.of_session(SessionRecord("s", "v"))
     assert all(r.wants_log(level) for level in LOG_LEVELS)
 
 
 @pytest.mark.parametrize("minimum", LOG_LEVELS)
 def test_wants_log_filters_by_severity(minimum: str) -> None:
-    r = SessionRecord("s", "v", log_level=minimum)
+    r = Peer.of_session(SessionRecord("s", "v", log_level=minimum))
     index = LOG_LEVELS.index(minimum)
     assert [r.wants_log(level) for level in LOG_LEVELS] == [i >= index for i in range(len(LOG_LEVELS))]
 
 
 def test_wants_log_examples() -> None:
-    r = SessionRecord("s", "v", log_level="warning")
+    r = Peer.of_session(SessionRecord("s", "v", log_level="warning"))
     assert r.wants_log("warning") is True
     assert r.wants_log("emergency") is True
     assert r.wants_log("notice") is False
@@ -71,7 +75,7 @@ def test_wants_log_examples() -> None:
 
 def test_wants_log_unknown_level_raises() -> None:
     with pytest.raises(ValueError):
-        SessionRecord("s", "v", log_level="info").wants_log("verbose")
+        Peer.of_session(SessionRecord("s", "v", log_level="info")).wants_log("verbose")
 
 
 @pytest.mark.parametrize(
@@ -87,4 +91,5 @@ def test_wants_log_unknown_level_raises() -> None:
     ],
 )
 def test_has_capability(capabilities: dict[str, object], expected: bool) -> None:
-    assert SessionRecord("s", "v", client_capabilities=capabilities).has_capability("sampling") is expected
+    record = SessionRecord("s", "v", client_capabilities=capabilities)
+    assert Peer.of_session(record).has_capability("sampling") is expected
