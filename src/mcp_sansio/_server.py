@@ -191,7 +191,7 @@ class Server:
         except ProtocolError as exc:
             return [error_response(exc)]
 
-    def _load(self, request: HttpRequest, session_id: str | None) -> Plan[SessionRecord]:
+    def _load(self, session_id: str | None) -> Plan[SessionRecord]:
         if session_id is None:
             raise RemoteProtocolError("Bad Request: Mcp-Session-Id header is required")
         record: SessionRecord | None = yield LoadSession(session_id, self.clock(), self.config.session_idle_timeout)
@@ -205,12 +205,16 @@ class Server:
 
     def _delete(self, request: HttpRequest) -> Plan[list[Output]]:
         session_id = request.headers.only("mcp-session-id")
-        yield from self._load(request, session_id)
+        yield from self._load(session_id)
         assert session_id is not None
         yield DeleteSession(session_id)
+        self._forget(session_id)
+        return [SessionClosed(session_id), SendResponse(200)]
+
+    def _forget(self, session_id: str) -> None:
+        """Drop what this process tracks about a session's live GET stream."""
         self._live_get.discard(session_id)
         self._get_cursor.pop(session_id, None)
-        return [SessionClosed(session_id), SendResponse(200)]
 
     # -- POST --------------------------------------------------------------------
 
@@ -231,7 +235,7 @@ class Server:
             if session_id is not None:
                 raise RemoteProtocolError("Invalid Request: this session is already initialized")
             return (yield from self._initialize(messages[0]))  # type: ignore[arg-type]
-        session = yield from self._load(request, session_id)
+        session = yield from self._load(session_id)
         if batch and not has_batches(session.protocol_version):
             raise RemoteProtocolError(
                 f"Invalid Request: JSON-RPC batches are not allowed under protocol version {session.protocol_version}"
@@ -353,7 +357,7 @@ class Server:
 
     def _get(self, request: HttpRequest) -> Plan[list[Output]]:
         session_id = request.headers.only("mcp-session-id")
-        session = yield from self._load(request, session_id)
+        session = yield from self._load(session_id)
         headers = sse_headers(session.id)
         last_event_id = request.headers.only("last-event-id")
         if last_event_id is not None:
@@ -460,8 +464,7 @@ class Server:
         """Drop sessions idle past ``config.session_idle_timeout``."""
         gone: list[str] = yield ExpireSessions(self.clock(), self.config.session_idle_timeout)
         for session_id in gone:
-            self._live_get.discard(session_id)
-            self._get_cursor.pop(session_id, None)
+            self._forget(session_id)
         return [SessionClosed(session_id) for session_id in gone]
 
 

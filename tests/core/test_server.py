@@ -324,3 +324,11 @@ def test_get_without_session(harness: Harness) -> None:
     assert response.status == 405
     assert ("allow", "GET, POST, DELETE") in response.headers
     assert only_response(harness.request("GET", None, [("mcp-session-id", "nope")])).status == 404
+
+
+def test_several_get_streams_when_allowed() -> None:
+    harness = make_harness(demo_app(), Config(single_get_stream=False))
+    session = harness.initialize()
+    first = harness.request("GET", None, [("mcp-session-id", session)])
+    second = harness.request("GET", None, [("mcp-session-id", session)])
+    assert isinstance(first[0], ResumeStream) and isinstance(second[0], ResumeStream)

@@ -287,21 +287,25 @@ class Driver:
         assert isinstance(message, Response)
         return message.result
 
+    async def _unprompted(self, plan: Plan[list[Output]]) -> None:
+        # Outputs no request asked for: they go to stream readers and handlers, never to a response.
+        await self.carry_out(self.run(plan), Sink())
+
     async def notify_session(self, session_id: str, method: str, params: dict[str, Any] | None = None) -> None:
         """Send a notification on a session's GET stream (kept in its log until read)."""
-        await self.carry_out(self.run(self.server.notify_session(session_id, method, params)), Sink())
+        await self._unprompted(self.server.notify_session(session_id, method, params))
 
     async def list_changed(self, kind: str) -> None:
         """Tell every client the list of ``kind`` (tools, prompts, resources) changed, e.g. after a reload."""
-        await self.carry_out(self.run(self.server.list_changed(kind)), Sink())
+        await self._unprompted(self.server.list_changed(kind))
 
     async def resource_updated(self, uri: str) -> None:
         """Tell every client subscribed to ``uri`` that it changed, e.g. from a file watcher."""
-        await self.carry_out(self.run(self.server.resource_updated(uri)), Sink())
+        await self._unprompted(self.server.resource_updated(uri))
 
     async def expire_sessions(self) -> None:
         """Drop idle sessions and stop their handlers."""
-        await self.carry_out(self.run(self.server.expire()), Sink())
+        await self._unprompted(self.server.expire())
 
     def shutdown(self) -> None:
         """Stop every stream pump (each ends with a final comment); handlers keep running."""
