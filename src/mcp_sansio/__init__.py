@@ -34,33 +34,63 @@ from ._events import (
 )
 from ._exchange import CHUNK_META_KEY, Exchange
 from ._http import Headers, HttpRequest
-from ._jsonrpc import ErrorResponse, Message, Notification, Request, RequestId, Response
+from ._jsonrpc import ErrorResponse, Message, Notification, Request, RequestId, Response, request_key
 from ._mrtr import InputRequest, InputRequired
+from ._peer import Peer
 from ._registry import App
 from ._results import ClientError, ToolError, audio, embedded_resource, image, text
 from ._server import SESSION_NOT_FOUND, Server
 from ._session import LOG_LEVELS, SessionRecord
+from ._sse import frame_comment
 from ._state import ExchangeState, SessionState
-from ._store import ClaimOutcome, LogSlice, MemoryStore, Plan, StoreCommand, run_plan
+from ._store import (
+    AppendEvent,
+    ClaimOutcome,
+    ClaimRequest,
+    CountSessions,
+    DeleteSession,
+    ExpireSessions,
+    ListSessions,
+    LoadSession,
+    LogSlice,
+    MemoryStore,
+    OpenStream,
+    Plan,
+    ReadEvents,
+    ReleaseRequest,
+    SaveSession,
+    Store,
+    StoreCommand,
+    run_plan,
+)
 from ._versions import LATEST_LEGACY_VERSION, LEGACY_VERSIONS, MODERN_VERSIONS
 
 __all__ = [
     "App",
+    "AppendEvent",
+    "audio",
     "Call",
     "CancelRequest",
     "CHUNK_META_KEY",
     "ClaimOutcome",
+    "ClaimRequest",
     "ClientError",
     "Config",
     "Context",
+    "CountSessions",
+    "DeleteSession",
     "DeliverResponse",
     "DisconnectStream",
+    "embedded_resource",
     "EndStream",
     "ErrorResponse",
     "Exchange",
     "ExchangeState",
+    "ExpireSessions",
+    "frame_comment",
     "Headers",
     "HttpRequest",
+    "image",
     "InputRequest",
     "InputRequired",
     "INTERNAL_ERROR",
@@ -68,25 +98,34 @@ __all__ = [
     "INVALID_REQUEST",
     "LATEST_LEGACY_VERSION",
     "LEGACY_VERSIONS",
-    "MODERN_VERSIONS",
-    "LOG_LEVELS",
+    "ListSessions",
+    "LoadSession",
     "LocalProtocolError",
+    "LOG_LEVELS",
     "LogSlice",
     "MemoryStore",
     "Message",
     "METHOD_NOT_FOUND",
+    "MODERN_VERSIONS",
     "Notification",
+    "OpenStream",
     "Output",
     "PARSE_ERROR",
+    "Peer",
     "Plan",
     "ProtocolError",
+    "ReadEvents",
+    "ReleaseRequest",
     "RemoteProtocolError",
     "Request",
+    "request_key",
     "RequestId",
     "RESOURCE_NOT_FOUND",
     "Response",
     "ResumeStream",
+    "run_plan",
     "RunHandler",
+    "SaveSession",
     "SendEvent",
     "SendResponse",
     "Server",
@@ -95,11 +134,8 @@ __all__ = [
     "SessionRecord",
     "SessionState",
     "StartStream",
+    "Store",
     "StoreCommand",
-    "ToolError",
-    "run_plan",
     "text",
-    "image",
-    "audio",
-    "embedded_resource",
+    "ToolError",
 ]

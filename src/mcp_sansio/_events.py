@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._jsonrpc import ErrorResponse, RequestId, Response
+
+if TYPE_CHECKING:  # the exchange module builds these outputs, so it is imported for typing only
+    from ._exchange import Exchange
 
 __all__ = [
     "Header",
@@ -144,10 +147,16 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class RunHandler:
-    """Run ``call`` and report back through the exchange's methods."""
+    """Run ``call`` and report back through ``exchange``.
+
+    ``exchange`` is a live handle, not a value: the :class:`~mcp_sansio.Exchange`
+    of the POST that the call belongs to. Report each thing the handler does to it
+    (``chunk``, ``log``, ``progress``, ``complete``, ``fail``, ``cancelled``...);
+    each report returns a plan whose result is more outputs to carry out.
+    """
 
     call: Call
-    exchange: Any = field(compare=False)
+    exchange: Exchange = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from ._errors import (
     RemoteProtocolError,
 )
 from ._events import Call, DisconnectStream, EndStream, Output, SendEvent, SendResponse, StartStream
-from ._jsonrpc import ErrorResponse, Notification, Request, RequestId, Response, dumps, id_key
+from ._jsonrpc import ErrorResponse, Notification, Request, RequestId, Response, dumps, request_key
 from ._modern import CACHEABLE_METHODS, META_SERVER_INFO
 from ._mrtr import CAPABILITY_FOR, InputRequest, InputRequired, RequestState, missing_capability
 from ._peer import Peer
@@ -102,7 +102,7 @@ class Exchange:
         self._standalone = standalone
         self._request_state = request_state
         self._cache = cache
-        self._open: dict[str, Request] = {id_key(r.id): r for r in requests}
+        self._open: dict[str, Request] = {request_key(r.id): r for r in requests}
         self._answers: list[Response | ErrorResponse] = []
         self._status = 200
         self._progress: dict[str, float] = {}
@@ -138,7 +138,7 @@ class Exchange:
 
     def is_open(self, request_id: RequestId) -> bool:
         """Whether request ``request_id`` still awaits its response here."""
-        return id_key(request_id) in self._open
+        return request_key(request_id) in self._open
 
     def refuse(self, error: ErrorResponse) -> None:
         """Add the answer to a batch entry that was refused before it could run."""
@@ -237,7 +237,7 @@ class Exchange:
         """
         if call.progress_token is None:
             return []
-        key = id_key(call.request_id)
+        key = request_key(call.request_id)
         last = self._progress.get(key)
         if last is not None and progress <= last:
             raise LocalProtocolError(f"progress must increase: {progress} after {last}")
@@ -309,7 +309,7 @@ class Exchange:
     def chunk(self, call: Call, value: Any) -> Plan[list[Output]]:
         """One chunk yielded by a streaming tool: its own event, now; kept for the final result."""
         blocks = chunk_blocks(value)
-        key = id_key(call.request_id)
+        key = request_key(call.request_id)
         chunks = self._chunks.setdefault(key, [])
         chunks.extend(blocks)
         out = yield from self.start_stream()
@@ -341,7 +341,7 @@ class Exchange:
         for block in blocks:
             label = block.get("text") if block.get("type") == "text" else None
             if call.progress_token is not None:
-                count = len(self._chunks[id_key(call.request_id)])
+                count = len(self._chunks[request_key(call.request_id)])
                 out += yield from self.progress(call, count, None, label, {CHUNK_META_KEY: block})
             elif self.peer.wants_log("info"):
                 data = {"requestId": call.request_id, "chunk": block}
@@ -401,7 +401,7 @@ class Exchange:
     def _input_required(self, call: Call, signal: InputRequired) -> dict[str, Any]:
         if self._request_state is None:
             raise LocalProtocolError("input requests need a stateless exchange with a request-state key")
-        request = self._open[id_key(call.request_id)]
+        request = self._open[request_key(call.request_id)]
         state = self._request_state.seal(request.method, call.name, signal.answers, self._now())
         requests = {key: r.to_json() for key, r in signal.requests.items()}
         return {"resultType": "input_required", "inputRequests": requests, "requestState": state}
@@ -409,7 +409,7 @@ class Exchange:
     def _result(self, call: Call, value: Any) -> dict[str, Any]:
         if call.streaming:
             # An async generator returns nothing: its result is every chunk it yielded.
-            return {"content": self._chunks.pop(id_key(call.request_id), [])}
+            return {"content": self._chunks.pop(request_key(call.request_id), [])}
         result: dict[str, Any] = call.convert(value)
         if call.cache is not None and self.peer.modern:
             result = {**result, "ttlMs": call.cache[0], "cacheScope": call.cache[1]}
@@ -430,7 +430,7 @@ class Exchange:
     def respond(self, answer: Response | ErrorResponse) -> Plan[list[Output]]:
         """Send the response to one of this exchange's requests (exactly once)."""
         assert answer.id is not None
-        key = id_key(answer.id)
+        key = request_key(answer.id)
         request = self._open.pop(key, None)
         if request is None:
             raise LocalProtocolError(f"request {answer.id!r} already has its response (or is not in this exchange)")

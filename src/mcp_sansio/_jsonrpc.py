@@ -26,7 +26,7 @@ __all__ = [
     "loads",
     "parse_message",
     "dumps",
-    "id_key",
+    "request_key",
 ]
 
 RequestId = int | str
@@ -232,6 +232,6 @@ def dumps(obj: Any) -> bytes:
         return _ENCODE_ASCII(obj).encode()
 
 
-def id_key(request_id: RequestId) -> str:
+def request_key(request_id: RequestId) -> str:
     """A string key that keeps ``1`` and ``"1"`` apart (they are different ids)."""
     return f"i{request_id}" if isinstance(request_id, int) else f"s{request_id}"

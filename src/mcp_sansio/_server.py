@@ -39,7 +39,7 @@ from ._events import (
 )
 from ._exchange import JSON_HEADERS, Exchange, error_response, sse_headers
 from ._http import ALLOWED_METHODS, HttpRequest, accepts, check_origin_and_host
-from ._jsonrpc import ErrorResponse, Message, Notification, Request, Response, dumps, id_key, loads, parse_value
+from ._jsonrpc import ErrorResponse, Message, Notification, Request, Response, dumps, loads, parse_value, request_key
 from ._listen import LIST_CHANGED, Listeners
 from ._methods import SessionChange, plan_method, server_capabilities
 from ._modern import is_modern
@@ -48,6 +48,7 @@ from ._peer import Peer
 from ._registry import App
 from ._session import STANDALONE_STREAM, SessionRecord
 from ._sse import format_event_id, frame_event, parse_event_id
+from ._stateless import stateless_post
 from ._store import (
     AppendEvent,
     ClaimOutcome,
@@ -311,7 +312,7 @@ class Server:
         accepted: list[Request] = []
         refused: list[ErrorResponse] = []
         for req in requests:
-            outcome: ClaimOutcome = yield ClaimRequest(session.id, id_key(req.id), self.config.max_in_flight)
+            outcome: ClaimOutcome = yield ClaimRequest(session.id, request_key(req.id), self.config.max_in_flight)
             if outcome is ClaimOutcome.CLAIMED:
                 accepted.append(req)
                 continue
@@ -467,5 +468,3 @@ class Server:
             self._forget(session_id)
         return [SessionClosed(session_id) for session_id in gone]
 
-
-from ._stateless import stateless_post  # noqa: E402  (it needs Server defined first)

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
+from ._config import Config
 from ._errors import INVALID_REQUEST, METHOD_NOT_FOUND, ProtocolError, RemoteProtocolError
 from ._events import Call, Output, RunHandler, SendResponse, StartStream
 from ._exchange import Exchange, error_response, sse_headers
 from ._http import HttpRequest
 from ._jsonrpc import ErrorResponse, Notification, Request, Response, parse_message
-from ._listen import honored_filter
+from ._listen import Listeners, honored_filter
 from ._methods import SessionChange, plan_method
 from ._modern import REMOVED_METHODS, ModernMeta, check_param_headers, validate_request
-from ._mrtr import check_input_responses
+from ._mrtr import RequestState, check_input_responses
 from ._peer import Peer
+from ._registry import App
 from ._store import Plan
 
-if TYPE_CHECKING:
-    from ._server import Server
+__all__ = ["stateless_post", "STATELESS_METHODS", "StatelessHost"]
 
-__all__ = ["stateless_post", "STATELESS_METHODS"]
+
+class StatelessHost(Protocol):
+    """What serving a stateless POST needs from the server (the core's Server provides it)."""
+
+    app: App
+    config: Config
+    clock: Callable[[], float]
+    new_stream_key: Callable[[], str]
+    listeners: Listeners
+    request_state: RequestState
 
 # Methods of 2026-07-28, and the capability (registry part) each needs.
 STATELESS_METHODS: Final = {
@@ -38,7 +49,7 @@ STATELESS_METHODS: Final = {
 _INPUT_METHODS: Final = frozenset({"tools/call", "prompts/get", "resources/read"})
 
 
-def stateless_post(server: Server, request: HttpRequest, value: Any) -> Plan[list[Output]]:
+def stateless_post(server: StatelessHost, request: HttpRequest, value: Any) -> Plan[list[Output]]:
     """Answer a modern POST: a request gets one response, a notification 202."""
     if isinstance(value, list):
         raise RemoteProtocolError("Invalid Request: batches are not part of 2026-07-28", code=INVALID_REQUEST)
@@ -54,7 +65,7 @@ def stateless_post(server: Server, request: HttpRequest, value: Any) -> Plan[lis
         return [error_response(exc, message.id)]
 
 
-def _offered(server: Server, method: str) -> bool:
+def _offered(server: StatelessHost, method: str) -> bool:
     if method in REMOVED_METHODS or method not in STATELESS_METHODS:
         return False
     part = STATELESS_METHODS[method]
@@ -64,7 +75,7 @@ def _offered(server: Server, method: str) -> bool:
     )
 
 
-def _serve(server: Server, http: HttpRequest, request: Request, meta: ModernMeta) -> Plan[list[Output]]:
+def _serve(server: StatelessHost, http: HttpRequest, request: Request, meta: ModernMeta) -> Plan[list[Output]]:
     app, method = server.app, request.method
     if not _offered(server, method):
         raise RemoteProtocolError(f"Method not found: {method}", error_status_hint=404, code=METHOD_NOT_FOUND)
@@ -105,7 +116,7 @@ def _serve(server: Server, http: HttpRequest, request: Request, meta: ModernMeta
     return (yield from exchange.respond(answer))
 
 
-def _with_inputs(server: Server, http: HttpRequest, request: Request, call: Call) -> Call:
+def _with_inputs(server: StatelessHost, http: HttpRequest, request: Request, call: Call) -> Call:
     """Check mirrored parameter headers, and attach the input responses gathered so far."""
     params = request.params or {}
     if call.kind == "tool":

@@ -14,7 +14,7 @@ import enum
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ._session import SessionRecord
 
@@ -34,6 +34,7 @@ __all__ = [
     "LogSlice",
     "StoreCommand",
     "Plan",
+    "Store",
     "MemoryStore",
     "run_plan",
 ]
@@ -187,6 +188,18 @@ T = TypeVar("T")
 Plan = Generator[StoreCommand, Any, T]
 
 
+class Store(Protocol):
+    """What a synchronous store must do: answer each command (see each command's docstring).
+
+    :class:`MemoryStore` is one. A store holds data and decides nothing: every
+    limit, clock reading and policy arrives inside the command. A remote store
+    whose calls must be awaited implements the runtime's ``AsyncStore`` instead.
+    """
+
+    def execute(self, command: StoreCommand) -> Any:
+        """Carry out ``command`` and return its answer."""
+
+
 @dataclass(slots=True)
 class _Log:
     events: deque[tuple[int, float, bytes]] = field(default_factory=deque)
@@ -293,7 +306,7 @@ class MemoryStore:
         return list(self._sessions)
 
 
-def run_plan(plan: Plan[T], store: MemoryStore) -> T:
+def run_plan(plan: Plan[T], store: Store) -> T:
     """Run a plan to completion against a synchronous store and return its result."""
     try:
         command = next(plan)

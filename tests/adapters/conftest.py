@@ -9,7 +9,8 @@ import anyio
 import pytest
 
 from mcp_sansio import App, Config, Server
-from mcp_sansio_h11 import Driver, Timeouts, serve_in
+from mcp_sansio_h11 import Timeouts, serve_in
+from mcp_sansio_runtime import Runtime
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -21,7 +22,7 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 class Running:
     host: str
     port: int
-    driver: Driver
+    runtime: Runtime
 
     @property
     def url(self) -> str:
@@ -36,12 +37,10 @@ async def start(
     keepalive: float = 15.0,
 ) -> Running:
     target = Server(app, config) if config is not None else app
-    host, port, driver = await task_group.start(
-        lambda task_status: serve_in(
-            task_group, target, port=0, timeouts=timeouts, keepalive=keepalive, task_status=task_status
-        )
+    host, port, runtime = await task_group.start(
+        lambda task_status: serve_in(target, port=0, timeouts=timeouts, keepalive=keepalive, task_status=task_status)
     )
-    return Running(host, port, driver)
+    return Running(host, port, runtime)
 
 
 @pytest.fixture

@@ -91,7 +91,7 @@ async def test_closing_the_stream_cancels_the_tool(server: tuple[Running, list[s
     with anyio.fail_after(5):
         while finalized != ["ticks"]:
             await anyio.sleep(0.02)
-    assert running.driver._running == {}
+    assert running.runtime.handlers_running == 0
 
 
 async def test_listen_stream_gets_ack_then_only_what_it_asked_for(server: tuple[Running, list[str]]) -> None:
@@ -121,5 +121,5 @@ async def test_listen_stream_gets_ack_then_only_what_it_asked_for(server: tuple[
                 "params": {"_meta": {"io.modelcontextprotocol/subscriptionId": 7}},
             }
     with anyio.fail_after(2):
-        while len(running.driver.server.listeners):
+        while len(running.runtime.server.listeners):
             await anyio.sleep(0.02)

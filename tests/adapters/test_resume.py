@@ -189,7 +189,7 @@ async def test_session_delete_stops_handlers_and_streams(server: tuple[Running, 
             assert (await client.delete(running.url, headers=headers)).status_code == 200
             with anyio.fail_after(5):
                 await events.read()
-    assert running.driver._running == {}
+    assert running.runtime.handlers_running == 0
 
 
 async def test_time_budget_ends_a_get_stream_which_the_client_resumes(anyio_backend: str) -> None:
@@ -202,7 +202,7 @@ async def test_time_budget_ends_a_get_stream_which_the_client_resumes(anyio_back
                 async with client.stream("GET", running.url, headers=headers) as response:
                     first = await read_events(response)  # ends by itself after 0.2 s
             assert first[0][1] is None and first[0][0] == "0-0"
-            await running.driver.notify_session(session, "notifications/tools/list_changed")
+            await running.runtime.notify_session(session, "notifications/tools/list_changed")
             async with client.stream("GET", running.url, headers={**headers, "last-event-id": "0-0"}) as response:
                 again = await read_events(response)
         assert again[-1] == ("0-1", {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})

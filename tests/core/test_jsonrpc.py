@@ -18,7 +18,7 @@ from mcp_sansio import (
     Request,
     Response,
 )
-from mcp_sansio._jsonrpc import dumps, id_key, parse_body, parse_message
+from mcp_sansio._jsonrpc import dumps, parse_body, parse_message, request_key
 
 
 def parse_error(body: bytes, *, allow_batch: bool = False) -> RemoteProtocolError:
@@ -359,7 +359,7 @@ def test_nested_batch_is_invalid() -> None:
     assert err.code == INVALID_REQUEST
 
 
-# --- big integer ids and id_key ---------------------------------------------------------
+# --- big integer ids and request_key ---------------------------------------------------------
 
 
 @pytest.mark.parametrize("rid", [2**53 + 1, 2**63, -(2**64) - 3, 10**400 + 7])
@@ -374,18 +374,18 @@ def test_big_integer_ids_echo_exactly(rid: int) -> None:
 
 
 def test_id_key_keeps_int_and_string_apart() -> None:
-    assert id_key(1) == "i1"
-    assert id_key("1") == "s1"
-    assert id_key(1) != id_key("1")
-    assert id_key(-1) == "i-1"
-    assert id_key("") == "s"
-    assert id_key("i1") == "si1"
+    assert request_key(1) == "i1"
+    assert request_key("1") == "s1"
+    assert request_key(1) != request_key("1")
+    assert request_key(-1) == "i-1"
+    assert request_key("") == "s"
+    assert request_key("i1") == "si1"
 
 
 @given(st.one_of(st.integers(), st.text()), st.one_of(st.integers(), st.text()))
 def test_id_key_is_injective(a: int | str, b: int | str) -> None:
     same = type(a) is type(b) and a == b
-    assert (id_key(a) == id_key(b)) is same
+    assert (request_key(a) == request_key(b)) is same
 
 
 # --- encoding ---------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""One HTTP/1.1 connection, parsed by h11: requests in, the driver's answers out."""
+"""One HTTP/1.1 connection, parsed by h11: requests in, the runtime's answers out."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from contextlib import suppress
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing, suppress
 from dataclasses import dataclass
 
 import anyio
@@ -12,15 +12,12 @@ import h11
 from anyio.abc import ByteStream
 
 from mcp_sansio import HttpRequest, SendResponse
-
-from ._driver import ClientGone, Driver
+from mcp_sansio_runtime import ClientGone, Runtime
 
 __all__ = ["Timeouts", "H11Connection"]
 
 log = logging.getLogger("mcp_sansio.h11")
 _READ_SIZE = 65536
-_NOT_FOUND = SendResponse(404, (("content-type", "text/plain"),), b"Not Found\n")
-_SHUTTING_DOWN = SendResponse(503, (("content-type", "text/plain"), ("connection", "close")), b"Shutting down\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +41,15 @@ class Timeouts:
 
 
 class H11Connection:
-    """Serves the requests of one client connection, in order (pipelining included)."""
+    """Serves the requests of one client connection, in order (pipelining included).
 
-    def __init__(self, stream: ByteStream, driver: Driver, path: str, timeouts: Timeouts) -> None:
-        config = driver.server.config
+    It is the runtime's :class:`~mcp_sansio_runtime.Transport` for each of them.
+    """
+
+    def __init__(self, stream: ByteStream, runtime: Runtime, timeouts: Timeouts) -> None:
+        config = runtime.server.config
         self._stream = stream
-        self._driver = driver
-        self._path = path
+        self._runtime = runtime
         self._timeouts = timeouts
         self._max_body = config.max_body_size
         self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=config.max_header_size)
@@ -107,22 +106,9 @@ class H11Connection:
                 return False
             assert isinstance(event, h11.Request)
             request = HttpRequest.build(event.method, event.target, event.headers)
-            if request.target.split("?", 1)[0] != self._path:
-                await self.send_response(_NOT_FOUND)
-                return await self._finish()
-            if self._driver.closing:
-                await self.send_response(_SHUTTING_DOWN)
-                return False
-            early = self._driver.server.check_head(request)
-            if early is not None:
-                await self.send_response(early)
-                return await self._finish()
-            body = await self._read_body()
-            if body is None:
-                await self.send_response(self._driver.server.body_too_large())
-                return False
-            await self._driver.handle(request, body, self, checked=True)
-            return await self._finish()
+            async with aclosing(self._body()) as body:
+                reusable = await self._runtime.serve(request, body, self)
+            return reusable and self._finish()
         except h11.RemoteProtocolError as exc:
             await self._refuse(exc.error_status_hint, str(exc))
             return False
@@ -131,7 +117,7 @@ class H11Connection:
                 await self._refuse(408, "Request Timeout")
             return False
 
-    async def _finish(self) -> bool:
+    def _finish(self) -> bool:
         # Reusable only if both sides completed the exchange cleanly.
         return self._conn.our_state is h11.DONE and self._conn.their_state is h11.DONE
 
@@ -158,25 +144,21 @@ class H11Connection:
             with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
                 await self._data.wait()
 
-    async def _read_body(self) -> bytes | None:
+    async def _body(self) -> AsyncGenerator[bytes, None]:
+        """The request body's chunks, read on demand (so a refused request's body is never read)."""
         if self._conn.client_is_waiting_for_100_continue:
             await self._send(h11.InformationalResponse(status_code=100, headers=[]))
-        parts: list[bytes] = []
-        size = 0
         deadline = anyio.current_time() + self._timeouts.body
         while True:
             event = await self._next_event(deadline)
             if isinstance(event, h11.EndOfMessage):
-                return b"".join(parts)
+                return
             if isinstance(event, h11.ConnectionClosed):
                 raise ClientGone
             assert isinstance(event, h11.Data)
-            size += len(event.data)
-            if size > self._max_body:
-                return None
-            parts.append(bytes(event.data))
+            yield bytes(event.data)
 
-    # -- Responder -------------------------------------------------------------
+    # -- Transport -------------------------------------------------------------
 
     async def _send(self, *events: h11.Event) -> None:
         data = b"".join(self._conn.send(e) or b"" for e in events)

@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-import ipaddress
-import logging
 import signal
 import sys
 from collections.abc import Callable
 from contextlib import suppress
 
 import anyio
-from anyio.abc import SocketAttribute, SocketStream, TaskGroup, TaskStatus
+from anyio.abc import SocketAttribute, SocketStream, TaskStatus
 
-from mcp_sansio import App, Config, MemoryStore, Server
+from mcp_sansio import App, Server, Store
+from mcp_sansio_runtime import AsyncStore, Runtime, as_server
 
 from ._connection import H11Connection, Timeouts
-from ._driver import Driver
 
-__all__ = ["serve", "serve_in", "run", "as_server", "is_loopback_host"]
-
-log = logging.getLogger("mcp_sansio.h11")
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether ``host`` binds only the loopback interface."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def as_server(target: App | Server, host: str) -> Server:
-    """The core server for ``target``; an App gets defaults that fit the bind address."""
-    if isinstance(target, Server):
-        return target
-    return Server(target, Config(validate_loopback=is_loopback_host(host)))
+__all__ = ["serve", "serve_in", "run"]
 
 
 async def serve_in(
-    task_group: TaskGroup,
     target: App | Server,
     *,
     host: str = "127.0.0.1",
@@ -48,35 +26,26 @@ async def serve_in(
     path: str = "/mcp",
     timeouts: Timeouts | None = None,
     keepalive: float = 15.0,
-    task_status: TaskStatus[tuple[str, int, Driver]] = anyio.TASK_STATUS_IGNORED,
+    store: Store | AsyncStore | None = None,
+    task_status: TaskStatus[tuple[str, int, Runtime]] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve until cancelled; for embedding in an existing task group with ``task_group.start``.
+    """Serve until cancelled; start it with ``task_group.start(...)`` inside your own program.
 
-    ``task_status`` receives (host, port, driver) once the socket listens (port 0 picks a free port).
-    Handlers run in ``task_group``, so they outlive the connection that started them.
+    ``task_status`` receives (host, port, runtime) once the socket listens (port 0
+    picks a free port). Call ``runtime.stop(grace)`` before cancelling for a graceful stop.
     """
-    server = as_server(target, host)
-    driver = Driver(server, MemoryStore(), task_group, keepalive=keepalive)
+    runtime = Runtime(as_server(target, host), store, path=path, keepalive=keepalive)
     timeouts = timeouts or Timeouts()
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port, reuse_port=False)
 
     async def handle(stream: SocketStream) -> None:
-        await H11Connection(stream, driver, path, timeouts).run()
-
-    async def expire() -> None:
-        while True:
-            await anyio.sleep(min(60.0, server.config.session_idle_timeout))
-            await driver.expire_sessions()
+        await H11Connection(stream, runtime, timeouts).run()
 
     bound = listener.extra(SocketAttribute.local_address)
     actual_port = listener.extra(SocketAttribute.local_port)
-    async with listener, anyio.create_task_group() as inner:
-        inner.start_soon(expire)
-        task_status.started((str(bound[0]), actual_port, driver))
-        try:
-            await listener.serve(handle, task_group=inner)
-        finally:
-            driver.shutdown()
+    async with listener, runtime.running(), anyio.create_task_group() as connections:
+        task_status.started((str(bound[0]), actual_port, runtime))
+        await listener.serve(handle, task_group=connections)
 
 
 async def run(
@@ -86,6 +55,7 @@ async def run(
     port: int = 8000,
     path: str = "/mcp",
     timeouts: Timeouts | None = None,
+    store: Store | AsyncStore | None = None,
     on_ready: Callable[[str], None] | None = None,
     grace: float = 5.0,
 ) -> None:
@@ -96,9 +66,9 @@ async def run(
     answer; then whatever still runs is cancelled.
     """
     async with anyio.create_task_group() as tg:
-        bound_host, bound_port, driver = await tg.start(
+        bound_host, bound_port, runtime = await tg.start(
             lambda task_status: serve_in(
-                tg, target, host=host, port=port, path=path, timeouts=timeouts, task_status=task_status
+                target, host=host, port=port, path=path, timeouts=timeouts, store=store, task_status=task_status
             )
         )
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -107,9 +77,7 @@ async def run(
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
                 break
-        driver.shutdown()
-        await driver.drain(grace)
-        await anyio.sleep(0.05)  # let pumps and the last responses reach their sockets
+        await runtime.stop(grace)
         tg.cancel_scope.cancel()
 
 
@@ -122,12 +90,13 @@ def serve(
     backend: str = "asyncio",
     uvloop: bool = False,
     timeouts: Timeouts | None = None,
+    store: Store | AsyncStore | None = None,
 ) -> None:
     """Serve ``target`` over HTTP/1.1 until SIGINT/SIGTERM (blocking)."""
     options = {"use_uvloop": True} if backend == "asyncio" and uvloop else {}
     with suppress(KeyboardInterrupt):
         anyio.run(
-            lambda: run(target, host=host, port=port, path=path, timeouts=timeouts),
+            lambda: run(target, host=host, port=port, path=path, timeouts=timeouts, store=store),
             backend=backend,
             backend_options=options,
         )

@@ -1,0 +1,28 @@
+"""The runtime every mcp-sansio transport stands on (anyio: asyncio or trio).
+
+It runs the core's plans against a store, runs handlers and their context, holds
+the live readers of SSE streams (keep-alives, backpressure), expires sessions and
+stops gracefully. A transport implements :class:`Transport` and hands each
+request to :meth:`Runtime.serve`; it imports neither h11 nor any ASGI server.
+"""
+
+from ._bind import as_server, is_loopback_host
+from ._context import HandlerContext
+from ._hub import Hub, Reader
+from ._plans import AsyncStore, PlanRunner
+from ._runtime import Runtime, Sink
+from ._transport import ClientGone, Transport
+
+__all__ = [
+    "AsyncStore",
+    "ClientGone",
+    "HandlerContext",
+    "Hub",
+    "PlanRunner",
+    "Reader",
+    "Runtime",
+    "Sink",
+    "Transport",
+    "as_server",
+    "is_loopback_host",
+]

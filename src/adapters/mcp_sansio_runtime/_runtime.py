@@ -1,0 +1,417 @@
+"""The runtime: carries out the core's outputs for any transport.
+
+It decides nothing the core decides. It runs plans against the store, runs
+handlers in a task group that outlives connections, feeds what they do back to
+their exchange, and moves the resulting events to the transports that read them.
+A transport hands it each request with :meth:`Runtime.serve` and implements
+:class:`~mcp_sansio_runtime.Transport`; everything else is here, once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio
+from anyio.abc import TaskGroup
+
+from mcp_sansio import (
+    Call,
+    CancelRequest,
+    DeliverResponse,
+    DisconnectStream,
+    EndStream,
+    Exchange,
+    HttpRequest,
+    InputRequired,
+    MemoryStore,
+    Output,
+    Plan,
+    ResumeStream,
+    RunHandler,
+    SendEvent,
+    SendResponse,
+    Server,
+    SessionClosed,
+    StartStream,
+    Store,
+    frame_comment,
+    request_key,
+)
+
+from ._context import HandlerContext
+from ._hub import Hub, Reader
+from ._plans import AsyncStore, PlanRunner
+from ._transport import ClientGone, Transport
+
+__all__ = ["Runtime", "Sink"]
+
+log = logging.getLogger("mcp_sansio")
+T = TypeVar("T")
+NOT_FOUND = SendResponse(404, (("content-type", "text/plain"),), b"Not Found\n")
+SHUTTING_DOWN = SendResponse(503, (("content-type", "text/plain"), ("connection", "close")), b"Shutting down\n")
+
+
+@dataclass(eq=False)
+class Sink:
+    """Where one request's answer goes: a complete response, or a stream to pump."""
+
+    ready: anyio.Event = field(default_factory=anyio.Event)
+    response: SendResponse | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    reader: Reader | None = None
+    priming: bytes | None = None
+    replay: list[tuple[int, bytes]] = field(default_factory=list)
+    replay_final: bool = False
+    close_after: float | None = None
+    exchanges: list[Exchange] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _Waiter:
+    event: anyio.Event = field(default_factory=anyio.Event)
+    message: Any = None
+
+
+class Runtime:
+    """Runs one core :class:`~mcp_sansio.Server` with a store, for any number of transports.
+
+    Start its background work with ``async with runtime.running():`` (handlers run
+    in its task group, so they outlive the connection that started them), hand it
+    each request with :meth:`serve`, and stop it with :meth:`stop`.
+
+    Args:
+        server: The core.
+        store: Where sessions and event logs live (a fresh :class:`~mcp_sansio.MemoryStore` if None).
+        path: The endpoint's path; other paths get 404.
+        keepalive: Seconds of silence after which an SSE stream gets a comment.
+    """
+
+    def __init__(
+        self, server: Server, store: Store | AsyncStore | None = None, *, path: str = "/mcp", keepalive: float = 15.0
+    ) -> None:
+        self.server = server
+        self.store = store if store is not None else MemoryStore()
+        self.path = path
+        self.keepalive = keepalive
+        self.hub = Hub(server.config.max_queue_events)
+        self.run = PlanRunner(self.store).run
+        # Running handlers by (session id, or the exchange's stream when stateless; request key).
+        self._running: dict[tuple[str, str], tuple[anyio.CancelScope, Exchange]] = {}
+        self._waiters: dict[tuple[str, str], _Waiter] = {}
+        self._task_group: TaskGroup | None = None
+        self.closing = False
+
+    # -- life cycle ------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Runtime]:
+        """Run handlers and session expiry for the duration of the block.
+
+        Leaving the block ends every stream (with a farewell comment) and cancels
+        whatever still runs; call :meth:`stop` first for a graceful stop.
+        """
+        async with anyio.create_task_group() as task_group:
+            self._task_group = task_group
+            task_group.start_soon(self._expire_forever)
+            try:
+                yield self
+            finally:
+                self.shutdown()
+                task_group.cancel_scope.cancel()
+                self._task_group = None
+
+    @property
+    def handlers_running(self) -> int:
+        """How many handlers are running now (for tests and health checks)."""
+        return len(self._running)
+
+    @property
+    def started(self) -> bool:
+        """Whether :meth:`running` is active (requests can be served)."""
+        return self._task_group is not None
+
+    async def _expire_forever(self) -> None:
+        while True:
+            await anyio.sleep(min(60.0, self.server.config.session_idle_timeout))
+            await self.expire_sessions()
+
+    def shutdown(self) -> None:
+        """Refuse new requests (503) and end every stream with a farewell comment; handlers keep running."""
+        self.closing = True
+        self.hub.interrupt_all()
+
+    async def drain(self, grace: float) -> None:
+        """Give running handlers ``grace`` seconds to finish, then cancel the rest."""
+        with anyio.move_on_after(grace):
+            while self._running:
+                await anyio.sleep(0.02)
+        for scope, _exchange in list(self._running.values()):
+            scope.cancel()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop gracefully: :meth:`shutdown`, then :meth:`drain`, then let the last bytes leave."""
+        self.shutdown()
+        await self.drain(grace)
+        await anyio.sleep(0.05)  # let pumps and the last responses reach their sockets
+
+    # -- one request -------------------------------------------------------------
+
+    async def serve(self, request: HttpRequest, body: AsyncIterable[bytes], transport: Transport) -> bool:
+        """Serve one request, whatever the transport; False if the connection must not carry another.
+
+        The sequence every transport needs: the path, 503 while stopping, the head's
+        checks before any body byte is read, the body limit, then the core.
+        ``body`` yields the request body's chunks as they arrive.
+        """
+        if request.target.split("?", 1)[0] != self.path:
+            await transport.send_response(NOT_FOUND)
+            return True
+        if self.closing or self._task_group is None:
+            await transport.send_response(SHUTTING_DOWN)
+            return False
+        early = self.server.check_head(request)
+        if early is not None:
+            await transport.send_response(early)
+            return True
+        data = await _read_limited(body, self.server.config.max_body_size)
+        if data is None:
+            await transport.send_response(self.server.body_too_large())
+            return False
+        await self.handle(request, data, transport, checked=True)
+        return True
+
+    async def handle(self, request: HttpRequest, body: bytes, transport: Transport, *, checked: bool = False) -> None:
+        """Serve one whole HTTP request on ``transport`` (``checked``: its head passed ``check_head``)."""
+        sink = Sink()
+        await self.carry_out(await self.run(self.server.receive(request, body, checked=checked)), sink)
+        if not sink.ready.is_set():
+            # A handler will answer. In the handshake revisions a vanished client cancels nothing,
+            # so just wait; in 2026-07-28 closing the connection cancels, so watch for it.
+            if not _cancels_on_disconnect(sink):
+                await sink.ready.wait()
+            elif not await _until_disconnected(transport, sink.ready.wait()):
+                self._client_left(sink)
+                return
+        if sink.response is not None:
+            await transport.send_response(sink.response)
+        elif sink.reader is not None:
+            await self._pump(sink, sink.reader, transport)
+
+    async def _pump(self, sink: Sink, reader: Reader, transport: Transport) -> None:
+        session_id, stream = reader.key
+        try:
+            await transport.start_stream(sink.headers)
+            first = b"".join([sink.priming or b"", *(data for _, data in sink.replay)])
+            if sink.replay:
+                reader.delivered = max(reader.delivered, sink.replay[-1][0])
+            if sink.replay_final:
+                reader.end(reader.delivered)
+            if first:
+                await transport.write(first)
+            pump = self._pump_live(reader, transport, sink.close_after)
+            # Streams that can sit idle (GET, listen) or whose closing cancels (2026-07-28) are
+            # watched; a handshake-era POST stream learns of a vanished client from its next write.
+            watched = not sink.exchanges or _cancels_on_disconnect(sink)
+            if await (_until_disconnected(transport, pump) if watched else _completed(pump)):
+                if self.closing and not reader.finished:
+                    await transport.write(frame_comment("server shutting down; resume with Last-Event-ID"))
+                await transport.end_stream()
+            elif not reader.finished:
+                self._client_left(sink)
+        except ClientGone:
+            self._client_left(sink)
+        finally:
+            reader.close()
+            self.server.stream_detached(session_id, stream, reader.delivered)
+
+    async def _pump_live(self, reader: Reader, transport: Transport, close_after: float | None) -> None:
+        # The core may ask to end this connection after a while (stream polling, SEP-1699).
+        with anyio.move_on_after(close_after if close_after is not None else math.inf):
+            await self._pump_until_done(reader, transport)
+
+    async def _pump_until_done(self, reader: Reader, transport: Transport) -> None:
+        while not self.closing:
+            batch = reader.take_nowait()
+            if not batch:
+                if reader.done:
+                    return
+                with anyio.move_on_after(self.keepalive) as idle:
+                    batch = await reader.take()
+                if idle.cancelled_caught:
+                    await transport.write(frame_comment("keep-alive"))
+                    continue
+                if not batch:
+                    return
+            # Everything queued goes out in one write.
+            await transport.write(b"".join(data for _, data in batch))
+
+    # -- outputs -------------------------------------------------------------------
+
+    async def carry_out(self, outputs: list[Output], sink: Sink) -> None:
+        """Do what the core said, in order."""
+        for output in outputs:
+            if isinstance(output, SendEvent):
+                await self.hub.publish(output.session_id, output.stream, output.seq, output.data)
+            elif isinstance(output, SendResponse):
+                sink.response = output
+                sink.ready.set()
+            elif isinstance(output, RunHandler):
+                sink.exchanges.append(output.exchange)
+                assert self._task_group is not None, "Runtime.running() is not active"
+                self._task_group.start_soon(self._run_handler, output.call, output.exchange, sink)
+            elif isinstance(output, StartStream):
+                sink.reader = self.hub.join(output.session_id, output.stream)
+                sink.headers, sink.priming, sink.close_after = output.headers, output.priming, output.close_after
+                sink.ready.set()
+            elif isinstance(output, EndStream):
+                self.hub.end(output.session_id, output.stream, output.last_seq)
+            elif isinstance(output, DisconnectStream):
+                self.hub.disconnect(output.session_id, output.stream)
+            elif isinstance(output, ResumeStream):
+                # Join the live events first, then read the log: nothing published between is lost.
+                sink.reader = self.hub.join(output.session_id, output.stream, output.after)
+                replay = self.server.replay(output.session_id, output.stream, output.after)
+                events, sink.replay_final = await self.run(replay)
+                sink.replay = [(e.seq, e.data) for e in events if isinstance(e, SendEvent)]
+                sink.headers, sink.priming, sink.close_after = output.headers, output.priming, output.close_after
+                sink.ready.set()
+            elif isinstance(output, DeliverResponse):
+                waiter = self._waiters.get((output.session_id, request_key(output.request_id)))
+                if waiter is not None:
+                    waiter.message = output.message
+                    waiter.event.set()
+            elif isinstance(output, CancelRequest):
+                running = self._running.get((output.session_id, request_key(output.request_id)))
+                if running is not None:
+                    running[0].cancel()
+            elif isinstance(output, SessionClosed):
+                self._close_session(output.session_id)
+
+    def _close_session(self, session_id: str) -> None:
+        for (sid, _), (scope, _exchange) in list(self._running.items()):
+            if sid == session_id:
+                scope.cancel()
+        self.hub.close_session(session_id)
+
+    def _client_left(self, sink: Sink) -> None:
+        for exchange in sink.exchanges:
+            if exchange.cancel_on_disconnect:
+                for scope, owner in list(self._running.values()):
+                    if owner is exchange:
+                        scope.cancel()
+
+    # -- handlers ------------------------------------------------------------------
+
+    async def _run_handler(self, call: Call, exchange: Exchange, sink: Sink) -> None:
+        key = (exchange.session_id or exchange.stream, request_key(call.request_id))
+        outputs: list[Output] = []
+        try:
+            with anyio.CancelScope() as scope:
+                self._running[key] = (scope, exchange)
+                outputs = await self._invoke(call, exchange, sink)
+            if scope.cancelled_caught:
+                outputs = await self.run(exchange.cancelled(call))
+            await self.carry_out(outputs, sink)
+        except Exception:  # a bug in the embedding code must not take the server down
+            log.exception("handler for request %r failed unrecoverably", call.request_id)
+        finally:
+            self._running.pop(key, None)
+
+    async def _invoke(self, call: Call, exchange: Exchange, sink: Sink) -> list[Output]:
+        kwargs = dict(call.kwargs)
+        if call.context_param is not None:
+            kwargs[call.context_param] = HandlerContext(self, call, exchange, sink)
+        try:
+            if call.streaming:
+                async with aclosing(call.fn(**kwargs)) as chunks:
+                    async for chunk in chunks:
+                        await self.carry_out(await self.run(exchange.chunk(call, chunk)), sink)
+                return await self.run(exchange.complete(call, None))
+            value = call.fn(**kwargs)
+            if inspect.isawaitable(value):
+                value = await value
+            return await self.run(exchange.complete(call, value))
+        except (Exception, InputRequired) as exc:
+            if exchange.is_open(call.request_id):
+                return await self.run(exchange.fail(call, exc))
+            raise
+
+    async def wait_response(self, session_id: str, outgoing: str, outputs: list[Output], sink: Sink) -> Any:
+        """Carry out the outputs of a server-to-client request and return the client's answer.
+
+        The answer is a :class:`~mcp_sansio.Response` or :class:`~mcp_sansio.ErrorResponse`.
+        """
+        waiter = _Waiter()
+        key = (session_id, request_key(outgoing))
+        self._waiters[key] = waiter
+        try:
+            await self.carry_out(outputs, sink)
+            await waiter.event.wait()
+        finally:
+            self._waiters.pop(key, None)
+        return waiter.message
+
+    # -- messages no request asked for ----------------------------------------------
+
+    async def _unprompted(self, plan: Plan[list[Output]]) -> None:
+        # They go to stream readers and handlers, never to a response.
+        await self.carry_out(await self.run(plan), Sink())
+
+    async def notify_session(self, session_id: str, method: str, params: dict[str, Any] | None = None) -> None:
+        """Send a notification on a session's GET stream (kept in its log until read)."""
+        await self._unprompted(self.server.notify_session(session_id, method, params))
+
+    async def list_changed(self, kind: str) -> None:
+        """Tell every client the list of ``kind`` (tools, prompts, resources) changed, e.g. after a reload."""
+        await self._unprompted(self.server.list_changed(kind))
+
+    async def resource_updated(self, uri: str) -> None:
+        """Tell every client subscribed to ``uri`` that it changed, e.g. from a file watcher."""
+        await self._unprompted(self.server.resource_updated(uri))
+
+    async def expire_sessions(self) -> None:
+        """Drop idle sessions and stop their handlers (the runtime does it every minute by itself)."""
+        await self._unprompted(self.server.expire())
+
+
+async def _read_limited(chunks: AsyncIterable[bytes], limit: int) -> bytes | None:
+    """The whole body, or None as soon as it outgrows ``limit`` (the rest is not read)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _cancels_on_disconnect(sink: Sink) -> bool:
+    return any(exchange.cancel_on_disconnect for exchange in sink.exchanges)
+
+
+async def _completed(work: Awaitable[None]) -> bool:
+    await work
+    return True
+
+
+async def _until_disconnected(transport: Transport, work: Awaitable[None]) -> bool:
+    """Await ``work`` unless the client leaves first; True if it completed.
+
+    One cancel scope, cancelled by the transport: no task per request.
+    """
+    with anyio.CancelScope() as scope:
+        unregister = transport.on_disconnect(scope.cancel)
+        try:
+            await work
+        finally:
+            unregister()
+        return True
+    return False
+
