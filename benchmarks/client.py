@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 __all__ = [
-    "LEGACY",
-    "MODERN",
+    "HANDSHAKE",
+    "STATELESS",
     "McpClient",
     "post_headers",
     "session_headers",
@@ -21,8 +21,8 @@ __all__ = [
     "open_sessions",
 ]
 
-LEGACY = "2025-11-25"
-MODERN = "2026-07-28"
+HANDSHAKE = "2025-11-25"
+STATELESS = "2026-07-28"
 _ACCEPT_BOTH = "application/json, text/event-stream"
 
 
@@ -32,13 +32,13 @@ def post_headers() -> dict[str, str]:
 
 
 def session_headers(session_id: str) -> dict[str, str]:
-    """Headers of a POST in a legacy session."""
-    return {**post_headers(), "mcp-session-id": session_id, "mcp-protocol-version": LEGACY}
+    """Headers of a POST in a handshake session."""
+    return {**post_headers(), "mcp-session-id": session_id, "mcp-protocol-version": HANDSHAKE}
 
 
 def stateless_meta() -> dict[str, Any]:
     """The ``_meta`` a 2026-07-28 request carries instead of a session."""
-    return {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
+    return {"io.modelcontextprotocol/protocolVersion": STATELESS, "io.modelcontextprotocol/clientCapabilities": {}}
 
 
 def tools_call(
@@ -52,7 +52,7 @@ def tools_call(
 
 
 def _initialize_body() -> bytes:
-    params = {"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}
+    params = {"protocolVersion": HANDSHAKE, "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}
     return json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}).encode()
 
 
@@ -80,7 +80,7 @@ class McpClient:
         self.http.close()
 
     def initialize(self) -> str:
-        """Open a legacy session (initialize, then notifications/initialized); its id."""
+        """Open a handshake session (initialize, then notifications/initialized); its id."""
         session = _session_of(self.http.post(self.url, headers=post_headers(), content=_initialize_body()))
         done = self.http.post(self.url, headers=session_headers(session), content=_INITIALIZED)
         if done.status_code != 202:
@@ -93,7 +93,7 @@ class McpClient:
 
 
 async def open_sessions(url: str, count: int, *, concurrency: int = 4, timeout: float = 600.0) -> list[str]:
-    """Open ``count`` legacy sessions with ``concurrency`` clients at once; their ids.
+    """Open ``count`` handshake sessions with ``concurrency`` clients at once; their ids.
 
     Raises:
         TimeoutError: not done within ``timeout`` seconds.

@@ -19,14 +19,14 @@ from typing import Any
 from mcp_sansio import Call, Exchange, HttpRequest, MemoryStore, RunHandler, SendEvent, SendResponse, Server, run_plan
 
 from .app import app as bench_server
-from .client import LEGACY, post_headers, session_headers, tools_call
+from .client import HANDSHAKE, post_headers, session_headers, tools_call
 from .report import Result
 
 __all__ = ["core_results", "exchanges_per_second", "events_per_second", "bytes_per_idle_session"]
 
 SERVER = "core (no sockets)"
 _INITIALIZE = (
-    b'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"' + LEGACY.encode() + b'",'
+    b'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"' + HANDSHAKE.encode() + b'",'
     b'"capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}'
 )
 _INITIALIZED = b'{"jsonrpc":"2.0","method":"notifications/initialized"}'

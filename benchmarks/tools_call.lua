@@ -1,7 +1,7 @@
 -- wrk script: MCP tools/call over Streamable HTTP, every response checked.
 --
--- Arguments (after --): era ("legacy" or "stateless"), protocol version, tool
--- name, expected answer ("json" or "sse"), and for legacy a comma-separated
+-- Arguments (after --): era ("handshake" or "stateless"), protocol version, tool
+-- name, expected answer ("json" or "sse"), and for handshake a comma-separated
 -- list of session ids, used in turn. JSON-RPC ids are unique per run
 -- ("<thread>-<n>"), since a server refuses an id already in flight.
 -- done() prints one line "WRK_RESULT {json}" and, if a response was wrong,

@@ -18,7 +18,16 @@ from typing import Literal
 
 import httpx
 
-from .client import LEGACY, MODERN, McpClient, open_sessions, post_headers, session_headers, stateless_meta, tools_call
+from .client import (
+    HANDSHAKE,
+    STATELESS,
+    McpClient,
+    open_sessions,
+    post_headers,
+    session_headers,
+    stateless_meta,
+    tools_call,
+)
 from .report import Result
 from .servers import Mode, RunningServer, proc_status_bytes, reset_peak
 from .wrk import run_wrk
@@ -66,15 +75,15 @@ def _wrk_rows(
     server: RunningServer,
     settings: Settings,
     label: str,
-    era: Literal["legacy", "stateless"],
+    era: Literal["handshake", "stateless"],
     tool: str,
     answer: Literal["json", "sse"],
 ) -> list[Result]:
     rows: list[Result] = []
-    version = LEGACY if era == "legacy" else MODERN
+    version = HANDSHAKE if era == "handshake" else STATELESS
     for connections in settings.concurrency:
         sessions: list[str] = []
-        if era == "legacy":  # one session per connection, used in turn
+        if era == "handshake":  # one session per connection, used in turn
             with McpClient(server.url) as client:
                 sessions = [client.initialize() for _ in range(connections)]
 
@@ -108,16 +117,16 @@ def _wrk_rows(
 
 
 def _json(server: RunningServer, settings: Settings) -> list[Result]:
-    return _wrk_rows(server, settings, "tools/call JSON", "legacy", "echo", "json")
+    return _wrk_rows(server, settings, "tools/call JSON", "handshake", "echo", "json")
 
 
 def _sse(server: RunningServer, settings: Settings) -> list[Result]:
-    return _wrk_rows(server, settings, "tools/call SSE", "legacy", server.spec.sse_tool, "sse")
+    return _wrk_rows(server, settings, "tools/call SSE", "handshake", server.spec.sse_tool, "sse")
 
 
 def _stateless_support(server: RunningServer) -> str | None:
     """None if the server answers a 2026-07-28 tools/call; else why not."""
-    headers = {**post_headers(), "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": "echo"}
+    headers = {**post_headers(), "mcp-protocol-version": STATELESS, "mcp-method": "tools/call", "mcp-name": "echo"}
     with McpClient(server.url) as client:
         answer = client.post(headers, tools_call("probe", "echo", {"text": "hello"}, stateless_meta()))
     if answer.status_code == 200 and answer.text.startswith("{") and '"text":"hello"' in answer.text:
@@ -126,7 +135,7 @@ def _stateless_support(server: RunningServer) -> str | None:
 
 
 def _stateless(server: RunningServer, settings: Settings) -> list[Result]:
-    label = f"tools/call stateless JSON ({MODERN})"
+    label = f"tools/call stateless JSON ({STATELESS})"
     why = _stateless_support(server)
     if why is not None:
         return [Result(f"{label} c={c}", server.spec.name, None, "req/s", skipped=why) for c in settings.concurrency]
@@ -214,7 +223,7 @@ async def _open_streams(server: RunningServer, settings: Settings) -> Result:
 
         async def hold(session: str) -> None:
             nonlocal opened
-            headers = {"accept": "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": LEGACY}
+            headers = {"accept": "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": HANDSHAKE}
             try:
                 async with http.stream("GET", server.url, headers=headers) as response:
                     if response.status_code != 200:
@@ -276,7 +285,7 @@ def workloads(settings: Settings) -> list[Workload]:
     return [
         Workload("tools/call JSON", "json", _json),
         Workload("tools/call SSE", "sse", _sse),
-        Workload(f"tools/call stateless JSON ({MODERN})", "json", _stateless),
+        Workload(f"tools/call stateless JSON ({STATELESS})", "json", _stateless),
         Workload(f"stream {settings.chunks:,} chunks", "sse", _stream),
         Workload(f"{settings.idle_sessions:,} idle sessions", "sse", _idle),
         Workload(f"{settings.open_streams:,} open SSE streams", "sse", _streams),

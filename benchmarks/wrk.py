@@ -55,7 +55,7 @@ def run_wrk(
     *,
     connections: int,
     seconds: int,
-    era: Literal["legacy", "stateless"],
+    era: Literal["handshake", "stateless"],
     version: str,
     tool: str,
     answer: Literal["json", "sse"],

@@ -159,7 +159,7 @@ async def test_elicitation_sep1330_enums(ctx: Context) -> str:
             },
             "legacyEnum": {
                 "type": "string",
-                "description": "Select one option (legacy)",
+                "description": "Select one option (handshake)",
                 "enum": ["opt1", "opt2", "opt3"],
                 "enumNames": ["Option One", "Option Two", "Option Three"],
             },

@@ -75,9 +75,9 @@ HEADER_SCHEMA = {
 }
 
 
-def modern_app() -> App:
+def stateless_app() -> App:
     """An app for the stateless revision: cache hints, mirrored headers, input-asking handlers."""
-    app = App("modern", "2.0.0", cache_ttl_ms=1000, cache_scope="public")
+    app = App("stateless", "2.0.0", cache_ttl_ms=1000, cache_scope="public")
 
     @app.tool(input_schema=HEADER_SCHEMA)
     async def lookup(**arguments: object) -> str:

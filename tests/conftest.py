@@ -108,7 +108,7 @@ def harness() -> Harness:
 
 # -- the stateless revision (2026-07-28) ------------------------------------------
 
-MODERN = "2026-07-28"
+STATELESS = "2026-07-28"
 META_VERSION = "io.modelcontextprotocol/protocolVersion"
 META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
 META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
@@ -117,12 +117,12 @@ META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
 _NAME_FIELDS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 
 
-def modern_meta(capabilities: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+def stateless_meta(capabilities: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     """The required ``_meta`` of a stateless request, plus ``extra`` keys."""
-    return {META_VERSION: MODERN, META_CAPABILITIES: capabilities or {}, **extra}
+    return {META_VERSION: STATELESS, META_CAPABILITIES: capabilities or {}, **extra}
 
 
-def modern_request(
+def stateless_request(
     method: str,
     params: dict[str, Any] | None = None,
     *,
@@ -132,20 +132,20 @@ def modern_request(
 ) -> dict[str, Any]:
     """A well-formed stateless request body (``meta`` replaces the default ``_meta`` when given)."""
     body_params = dict(params or {})
-    body_params["_meta"] = modern_meta(capabilities) if meta is None else meta
+    body_params["_meta"] = stateless_meta(capabilities) if meta is None else meta
     return {"jsonrpc": "2.0", "id": rid, "method": method, "params": body_params}
 
 
 def routing_headers(body: dict[str, Any]) -> list[tuple[str, str]]:
     """The headers a conforming client sends with ``body``: version, Mcp-Method and Mcp-Name."""
-    headers = [("mcp-protocol-version", MODERN), ("mcp-method", body["method"])]
+    headers = [("mcp-protocol-version", STATELESS), ("mcp-method", body["method"])]
     name_field = _NAME_FIELDS.get(body["method"])
     if name_field is not None:
         headers.append(("mcp-name", body["params"][name_field]))
     return headers
 
 
-def post_modern(
+def post_stateless(
     harness: Harness,
     body: dict[str, Any],
     *,

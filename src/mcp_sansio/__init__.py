@@ -63,7 +63,7 @@ from ._store import (
     StoreCommand,
     run_plan,
 )
-from ._versions import LATEST_LEGACY_VERSION, LEGACY_VERSIONS, MODERN_VERSIONS
+from ._versions import HANDSHAKE_VERSIONS, LATEST_HANDSHAKE_VERSION, STATELESS_VERSIONS
 
 __all__ = [
     "App",
@@ -96,8 +96,8 @@ __all__ = [
     "INTERNAL_ERROR",
     "INVALID_PARAMS",
     "INVALID_REQUEST",
-    "LATEST_LEGACY_VERSION",
-    "LEGACY_VERSIONS",
+    "LATEST_HANDSHAKE_VERSION",
+    "HANDSHAKE_VERSIONS",
     "ListSessions",
     "LoadSession",
     "LocalProtocolError",
@@ -106,7 +106,7 @@ __all__ = [
     "MemoryStore",
     "Message",
     "METHOD_NOT_FOUND",
-    "MODERN_VERSIONS",
+    "STATELESS_VERSIONS",
     "Notification",
     "OpenStream",
     "Output",

@@ -46,7 +46,7 @@ class Context(Protocol):
         """Whether the client declared capability ``name`` (``sampling``, ``elicitation``, ``roots``...)."""
 
     def request(self, method: str, params: dict[str, Any] | None = None) -> Awaitable[dict[str, Any]]:
-        """Send a request to the client and wait for its result (legacy revisions only).
+        """Send a request to the client and wait for its result (handshake revisions only).
 
         Raises:
             ClientError: the client answered with a JSON-RPC error.
@@ -55,13 +55,13 @@ class Context(Protocol):
     def ask(self, requests: dict[str, InputRequest]) -> Awaitable[dict[str, dict[str, Any]]]:
         """Ask the client for several inputs at once; returns the answers by key.
 
-        Written once, this works in both eras: legacy revisions send one
+        Written once, this works in both eras: handshake revisions send one
         server-to-client request per input and wait; in 2026-07-28 the round ends
         with an ``InputRequiredResult`` listing what is missing, and the handler
         runs again from the top when the client retries with the answers.
 
         Raises:
-            ClientError: a legacy client answered with a JSON-RPC error.
+            ClientError: a handshake client answered with a JSON-RPC error.
         """
 
     def elicit(

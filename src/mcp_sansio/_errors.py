@@ -23,7 +23,7 @@ INVALID_REQUEST: Final = -32600
 METHOD_NOT_FOUND: Final = -32601
 INVALID_PARAMS: Final = -32602
 INTERNAL_ERROR: Final = -32603
-# MCP-specific codes (legacy revisions).
+# MCP-specific codes (handshake revisions).
 RESOURCE_NOT_FOUND: Final = -32002
 URL_ELICITATION_REQUIRED: Final = -32042
 # Used on the wire when a request is answered after the client cancelled it; never sent by us.

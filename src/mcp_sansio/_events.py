@@ -128,7 +128,7 @@ class Call:
         progress_token: The client's progress token, if it sent one.
         name: The tool, prompt or resource URI being served (for messages).
         convert: Turns the handler's return value into the MCP result object.
-        answers: Input responses collected so far (stateless revision); None in a legacy session.
+        answers: Input responses collected so far (stateless revision); None in a handshake session.
         cache: (ttlMs, cacheScope) for the result, where the revision wants cache hints.
     """
 

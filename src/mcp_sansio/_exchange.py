@@ -3,7 +3,7 @@
 The exchange answers ``application/json`` when every handler finished without
 sending anything else first, and switches to ``text/event-stream`` the moment
 a handler streams, notifies or asks the client something (a streaming tool
-starts in SSE). In the legacy revisions every SSE event is appended to the
+starts in SSE). In the handshake revisions every SSE event is appended to the
 stream's log before it is delivered, so a client that drops can resume with
 ``Last-Event-ID``; stateless (2026-07-28) streams have no ids and no log.
 """
@@ -24,13 +24,13 @@ from ._errors import (
 )
 from ._events import Call, DisconnectStream, EndStream, Output, SendEvent, SendResponse, StartStream
 from ._jsonrpc import ErrorResponse, Notification, Request, RequestId, Response, dumps, request_key
-from ._modern import CACHEABLE_METHODS, META_SERVER_INFO
 from ._mrtr import CAPABILITY_FOR, InputRequest, InputRequired, RequestState, missing_capability
 from ._peer import Peer
 from ._results import ToolError, chunk_blocks, tool_error_result
 from ._session import LOG_LEVELS
 from ._sse import format_event_id, frame_event
 from ._state import EXCHANGE_TRANSITIONS, ExchangeEvent, ExchangeState, transition
+from ._stateless_rules import CACHEABLE_METHODS, META_SERVER_INFO
 from ._store import AppendEvent, OpenStream, Plan, ReleaseRequest
 from ._versions import has_priming
 
@@ -120,21 +120,21 @@ class Exchange:
 
     @property
     def session_id(self) -> str | None:
-        """The legacy session this exchange belongs to (None when stateless)."""
+        """The handshake session this exchange belongs to (None when stateless)."""
         return self.peer.session_id
 
     @property
     def asks_in_rounds(self) -> bool:
         """Whether handlers get client input in rounds through :meth:`inputs` (2026-07-28).
 
-        Otherwise (legacy) they send :meth:`server_request` on their stream and await it.
+        Otherwise (handshake) they send :meth:`server_request` on their stream and await it.
         """
-        return self.peer.modern
+        return self.peer.stateless
 
     @property
     def cancel_on_disconnect(self) -> bool:
         """Whether a client that closes the response cancels its handlers (2026-07-28 only)."""
-        return self.peer.modern
+        return self.peer.stateless
 
     def is_open(self, request_id: RequestId) -> bool:
         """Whether request ``request_id`` still awaits its response here."""
@@ -147,7 +147,7 @@ class Exchange:
     # -- stream plumbing ----------------------------------------------------
 
     def _resumable(self) -> bool:
-        return not self.peer.modern and has_priming(self.peer.protocol_version)
+        return not self.peer.stateless and has_priming(self.peer.protocol_version)
 
     def start_stream(self) -> Plan[list[Output]]:
         """Switch to SSE (if not yet): headers, and a priming event for 2025-11-25 clients."""
@@ -254,20 +254,20 @@ class Exchange:
     def _require(self, method: str) -> None:
         capability = CAPABILITY_FOR.get(method)
         if capability is not None and not self.peer.has_capability(capability):
-            if self.peer.modern:
+            if self.peer.stateless:
                 raise missing_capability(capability)
             raise LocalProtocolError(f"the client did not declare the {capability!r} capability needed for {method}")
 
     def server_request(
         self, request_id: RequestId, method: str, params: dict[str, Any] | None
     ) -> Plan[tuple[str, list[Output]]]:
-        """Send a request to the client on this request's stream (legacy); returns its id and the outputs.
+        """Send a request to the client on this request's stream (handshake); returns its id and the outputs.
 
         Raises:
             LocalProtocolError: the client did not declare the capability the
                 method needs, or the exchange is stateless (use :meth:`inputs`).
         """
-        if self.peer.modern:
+        if self.peer.stateless:
             raise LocalProtocolError("2026-07-28 has no server-to-client requests; ask through Exchange.inputs")
         self._require(method)
         self._outgoing += 1
@@ -283,8 +283,8 @@ class Exchange:
                 -32602 if an answer is malformed.
             InputRequired: some answers are missing; the handler's round ends here.
         """
-        if not self.peer.modern:
-            raise LocalProtocolError("Exchange.inputs is for 2026-07-28; legacy sessions use server_request")
+        if not self.peer.stateless:
+            raise LocalProtocolError("Exchange.inputs is for 2026-07-28; handshake sessions use server_request")
         if call.kind not in ("tool", "prompt", "resource"):
             # InputRequiredResult is only allowed on tools/call, prompts/get and resources/read.
             raise LocalProtocolError(f"a {call.kind} handler cannot ask the client for input")
@@ -380,7 +380,7 @@ class Exchange:
         if isinstance(exc, InputRequired):
             return (yield from self.respond(Response(call.request_id, self._input_required(call, exc))))
         if isinstance(exc, ProtocolError) and exc.code is not None:
-            if self.peer.modern and isinstance(exc, RemoteProtocolError):
+            if self.peer.stateless and isinstance(exc, RemoteProtocolError):
                 self._status = exc.error_status_hint
             answer: Response | ErrorResponse = ErrorResponse(call.request_id, exc.code, exc.message, exc.data)
         elif call.kind == "tool":
@@ -411,7 +411,7 @@ class Exchange:
             # An async generator returns nothing: its result is every chunk it yielded.
             return {"content": self._chunks.pop(request_key(call.request_id), [])}
         result: dict[str, Any] = call.convert(value)
-        if call.cache is not None and self.peer.modern:
+        if call.cache is not None and self.peer.stateless:
             result = {**result, "ttlMs": call.cache[0], "cacheScope": call.cache[1]}
         return result
 
@@ -435,7 +435,7 @@ class Exchange:
         if request is None:
             raise LocalProtocolError(f"request {answer.id!r} already has its response (or is not in this exchange)")
         self._progress.pop(key, None)
-        if self.peer.modern and isinstance(answer, Response):
+        if self.peer.stateless and isinstance(answer, Response):
             answer = Response(answer.id, self._envelope(request.method, answer.result))
         if self.session_id is not None:
             yield ReleaseRequest(self.session_id, key)

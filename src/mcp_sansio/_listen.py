@@ -15,9 +15,9 @@ from typing import Any
 from ._errors import INVALID_PARAMS, RemoteProtocolError
 from ._events import Output, SendEvent
 from ._jsonrpc import Notification, RequestId, dumps
-from ._modern import META_SUBSCRIPTION
 from ._registry import App
 from ._sse import frame_event
+from ._stateless_rules import META_SUBSCRIPTION
 
 __all__ = ["Listener", "Listeners", "LIST_CHANGED"]
 

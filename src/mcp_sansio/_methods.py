@@ -1,4 +1,4 @@
-"""The MCP methods of the legacy revisions: what each request is answered with.
+"""The MCP methods of the handshake revisions: what each request is answered with.
 
 Pure: :func:`plan_method` maps a request and the session to an immediate
 result, an error, a session change, or a :class:`Call` for a user handler.
@@ -17,10 +17,10 @@ from ._config import Config
 from ._errors import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND
 from ._events import Call
 from ._jsonrpc import ErrorResponse, Request
-from ._modern import supported_versions
 from ._registry import App
 from ._results import completion_result, prompt_result, resource_result, tool_error_result
 from ._session import LOG_LEVELS, SessionRecord
+from ._stateless_rules import supported_versions
 
 __all__ = ["SessionChange", "Planned", "plan_method", "server_capabilities"]
 
@@ -117,7 +117,7 @@ def _tool_call(request: Request, app: App) -> Planned:
     )
 
 
-def _resource_read(request: Request, app: App, *, modern: bool) -> Planned:
+def _resource_read(request: Request, app: App, *, stateless: bool) -> Planned:
     uri = (request.params or {}).get("uri")
     if not isinstance(uri, str):
         return _error(request, INVALID_PARAMS, "Invalid params: resources/read needs a string uri")
@@ -136,8 +136,8 @@ def _resource_read(request: Request, app: App, *, modern: bool) -> Planned:
         )
     found = app.find_template(uri)
     if found is None:
-        # 2026-07-28 moved "not found" to -32602 (SEP-2164); the legacy revisions use -32002.
-        code = INVALID_PARAMS if modern else RESOURCE_NOT_FOUND
+        # 2026-07-28 moved "not found" to -32602 (SEP-2164); the handshake revisions use -32002.
+        code = INVALID_PARAMS if stateless else RESOURCE_NOT_FOUND
         return _error(request, code, f"Resource not found: {uri}", {"uri": uri})
     template, bound = found
     convert = functools.partial(resource_result, uri, mime_type=template.mime_type)
@@ -209,7 +209,7 @@ def _subscription(request: Request, session: SessionRecord, subscribe: bool) -> 
 
 
 def plan_method(request: Request, session: SessionRecord | None, app: App, config: Config) -> Planned:
-    """How to answer ``request`` in a legacy ``session``, or statelessly when ``session`` is None."""
+    """How to answer ``request`` in a handshake ``session``, or statelessly when ``session`` is None."""
     method = request.method
     if method == "tools/call":
         return _tool_call(request, app)
@@ -228,7 +228,7 @@ def plan_method(request: Request, session: SessionRecord | None, app: App, confi
     if method == "completion/complete":
         return _complete(request, app)
     if method == "resources/read":
-        return _resource_read(request, app, modern=session is None)
+        return _resource_read(request, app, stateless=session is None)
     if session is None:
         return _stateless_only(request, app)
     if method in ("resources/subscribe", "resources/unsubscribe"):

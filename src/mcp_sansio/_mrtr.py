@@ -1,7 +1,7 @@
 """Multi-round-trip requests (2026-07-28): input requests, input responses, signed request state.
 
 A handler written once asks the client for input through its context. In the
-legacy revisions that becomes a server-to-client request awaited on the spot.
+handshake revisions that becomes a server-to-client request awaited on the spot.
 In the stateless revision the handler cannot wait: the core answers with an
 ``InputRequiredResult`` naming what is missing, plus a ``requestState`` that
 carries (integrity-protected) every answer collected so far; the client

@@ -1,4 +1,4 @@
-"""Who a request comes from: a legacy session, or a stateless (2026-07-28) client."""
+"""Who a request comes from: a handshake session, or a stateless (2026-07-28) client."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ class Peer:
     """The client behind one exchange, whatever the era.
 
     Attributes:
-        session_id: The legacy session's id; None for a stateless request.
+        session_id: The handshake session's id; None for a stateless request.
         protocol_version: The revision the request is served under.
         capabilities: The client's declared capabilities.
         log_level: The minimum level of ``notifications/message`` to send; None means
-            every level for a legacy session and none at all for a stateless request.
-        modern: Whether the request is served under the stateless revision.
+            every level for a handshake session and none at all for a stateless request.
+        stateless: Whether the request is served under the stateless revision.
         server_info: ``serverInfo``, echoed in every stateless result's ``_meta``.
     """
 
@@ -28,18 +28,18 @@ class Peer:
     protocol_version: str
     capabilities: dict[str, Any] = field(default_factory=dict)
     log_level: str | None = None
-    modern: bool = False
+    stateless: bool = False
     server_info: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of_session(cls, record: SessionRecord) -> Peer:
-        """The peer of a legacy session."""
+        """The peer of a handshake session."""
         return cls(record.id, record.protocol_version, record.client_capabilities, record.log_level)
 
     def wants_log(self, level: str) -> bool:
         """Whether a ``notifications/message`` at ``level`` may be sent."""
         if self.log_level is None:
-            return not self.modern
+            return not self.stateless
         return LOG_LEVELS.index(level) >= LOG_LEVELS.index(self.log_level)
 
     def has_capability(self, name: str) -> bool:

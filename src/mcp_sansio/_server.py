@@ -42,13 +42,13 @@ from ._http import ALLOWED_METHODS, HttpRequest, accepts, check_origin_and_host
 from ._jsonrpc import ErrorResponse, Message, Notification, Request, Response, dumps, loads, parse_value, request_key
 from ._listen import LIST_CHANGED, Listeners
 from ._methods import SessionChange, plan_method, server_capabilities
-from ._modern import is_modern
 from ._mrtr import RequestState
 from ._peer import Peer
 from ._registry import App
 from ._session import STANDALONE_STREAM, SessionRecord
 from ._sse import format_event_id, frame_event, parse_event_id
 from ._stateless import stateless_post
+from ._stateless_rules import is_stateless
 from ._store import (
     AppendEvent,
     ClaimOutcome,
@@ -64,7 +64,7 @@ from ._store import (
     ReadEvents,
     SaveSession,
 )
-from ._versions import LEGACY_VERSIONS, has_batches, has_priming, negotiate
+from ._versions import HANDSHAKE_VERSIONS, has_batches, has_priming, negotiate
 
 __all__ = ["Server", "SESSION_NOT_FOUND"]
 
@@ -132,18 +132,18 @@ class Server:
             raise RemoteProtocolError("Request Header Fields Too Large", error_status_hint=431)
         check_origin_and_host(headers, config)
         if request.method != "POST":
-            # Only legacy sessions have GET streams and DELETE; 2026-07-28 answers 405.
+            # Only handshake sessions have GET streams and DELETE; 2026-07-28 answers 405.
             if headers.get("mcp-session-id") is None:
                 raise RemoteProtocolError(
-                    f"Method Not Allowed: {request.method} needs a legacy session (Mcp-Session-Id)",
+                    f"Method Not Allowed: {request.method} needs a handshake session (Mcp-Session-Id)",
                     error_status_hint=405,
                 )
             version = headers.only("mcp-protocol-version")
-            if version is not None and version not in LEGACY_VERSIONS:
+            if version is not None and version not in HANDSHAKE_VERSIONS:
                 raise RemoteProtocolError(
                     f"Bad Request: unsupported MCP-Protocol-Version {version!r} for a session; "
-                    f"supported: {', '.join(LEGACY_VERSIONS)}",
-                    data={"supported": list(LEGACY_VERSIONS), "requested": version},
+                    f"supported: {', '.join(HANDSHAKE_VERSIONS)}",
+                    data={"supported": list(HANDSHAKE_VERSIONS), "requested": version},
                 )
         accept = headers.get("accept")
         if request.method == "POST":
@@ -223,7 +223,7 @@ class Server:
         if len(body) > self.config.max_body_size:
             raise self._too_large()
         value = loads(body)
-        if is_modern(request.headers, value):
+        if is_stateless(request.headers, value):
             return (yield from stateless_post(self, request, value))
         session_id = request.headers.only("mcp-session-id")
         messages, batch = parse_value(value, allow_batch=True)
@@ -440,7 +440,7 @@ class Server:
     def list_changed(self, kind: str) -> Plan[list[Output]]:
         """``notifications/<kind>/list_changed`` (kind: tools, prompts, resources) to every client.
 
-        Legacy sessions get it on their GET stream; stateless clients on the listen
+        Handshake sessions get it on their GET stream; stateless clients on the listen
         streams that asked for it.
         """
         _, method = LIST_CHANGED[kind]

@@ -1,4 +1,4 @@
-"""The session record: everything the server remembers about one legacy session.
+"""The session record: everything the server remembers about one handshake session.
 
 Records are immutable values; a change is a new record saved through the store,
 so the same code serves an in-memory store and a shared one.
@@ -21,7 +21,7 @@ STANDALONE_STREAM: Final = "0"
 
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
-    """One legacy session.
+    """One handshake session.
 
     Attributes:
         id: The ``Mcp-Session-Id`` value.

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 Two state machines carry the protocol's lifecycle rules:
 
-* A **session** (legacy revisions only) starts ``INITIALIZING`` when the
+* A **session** (handshake revisions only) starts ``INITIALIZING`` when the
   server answers ``initialize``, becomes ``READY`` on
   ``notifications/initialized``, and ends when the client sends DELETE or the
   session idles out (its record is then simply gone: an unknown session id and
@@ -30,7 +30,7 @@ __all__ = ["SessionState", "SessionEvent", "ExchangeState", "ExchangeEvent", "tr
 
 
 class SessionState(enum.Enum):
-    """Where a legacy session is in its lifecycle."""
+    """Where a handshake session is in its lifecycle."""
 
     INITIALIZING = "initializing"
     READY = "ready"

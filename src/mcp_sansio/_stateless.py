@@ -14,10 +14,10 @@ from ._http import HttpRequest
 from ._jsonrpc import ErrorResponse, Notification, Request, Response, parse_message
 from ._listen import Listeners, honored_filter
 from ._methods import SessionChange, plan_method
-from ._modern import REMOVED_METHODS, ModernMeta, check_param_headers, validate_request
 from ._mrtr import RequestState, check_input_responses
 from ._peer import Peer
 from ._registry import App
+from ._stateless_rules import REMOVED_METHODS, StatelessMeta, check_param_headers, validate_request
 from ._store import Plan
 
 __all__ = ["stateless_post", "STATELESS_METHODS", "StatelessHost"]
@@ -50,7 +50,7 @@ _INPUT_METHODS: Final = frozenset({"tools/call", "prompts/get", "resources/read"
 
 
 def stateless_post(server: StatelessHost, request: HttpRequest, value: Any) -> Plan[list[Output]]:
-    """Answer a modern POST: a request gets one response, a notification 202."""
+    """Answer a stateless POST: a request gets one response, a notification 202."""
     if isinstance(value, list):
         raise RemoteProtocolError("Invalid Request: batches are not part of 2026-07-28", code=INVALID_REQUEST)
     message = parse_message(value)
@@ -75,7 +75,7 @@ def _offered(server: StatelessHost, method: str) -> bool:
     )
 
 
-def _serve(server: StatelessHost, http: HttpRequest, request: Request, meta: ModernMeta) -> Plan[list[Output]]:
+def _serve(server: StatelessHost, http: HttpRequest, request: Request, meta: StatelessMeta) -> Plan[list[Output]]:
     app, method = server.app, request.method
     if not _offered(server, method):
         raise RemoteProtocolError(f"Method not found: {method}", error_status_hint=404, code=METHOD_NOT_FOUND)
@@ -84,7 +84,7 @@ def _serve(server: StatelessHost, http: HttpRequest, request: Request, meta: Mod
         meta.protocol_version,
         meta.capabilities,
         meta.log_level,
-        modern=True,
+        stateless=True,
         server_info={"name": app.name, "version": app.version},
     )
     stream = server.new_stream_key()
@@ -94,7 +94,7 @@ def _serve(server: StatelessHost, http: HttpRequest, request: Request, meta: Mod
         ack = server.listeners.open(request.id, stream, honored)
         return [StartStream(None, stream, sse_headers(None)), ack]
     planned = plan_method(request, None, app, server.config)
-    assert not isinstance(planned, SessionChange)  # only legacy methods change sessions
+    assert not isinstance(planned, SessionChange)  # only handshake methods change sessions
     if isinstance(planned, Call):
         planned = _with_inputs(server, http, request, planned)
     exchange = Exchange(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
-    "MODERN_VERSIONS",
-    "LEGACY_VERSIONS",
-    "LATEST_LEGACY_VERSION",
+    "STATELESS_VERSIONS",
+    "HANDSHAKE_VERSIONS",
+    "LATEST_HANDSHAKE_VERSION",
     "DEFAULT_HEADERLESS_VERSION",
     "negotiate",
     "has_batches",
@@ -16,19 +16,19 @@ __all__ = [
 ]
 
 # Stateless revisions: version, identity and capabilities travel on every request.
-MODERN_VERSIONS: Final = ("2026-07-28",)
+STATELESS_VERSIONS: Final = ("2026-07-28",)
 # Oldest first. All of these use the initialize handshake and sessions.
-LEGACY_VERSIONS: Final = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
-LATEST_LEGACY_VERSION: Final = LEGACY_VERSIONS[-1]
+HANDSHAKE_VERSIONS: Final = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+LATEST_HANDSHAKE_VERSION: Final = HANDSHAKE_VERSIONS[-1]
 # The transport spec: a request without MCP-Protocol-Version is taken as 2025-03-26.
 DEFAULT_HEADERLESS_VERSION: Final = "2025-03-26"
 
 
 def negotiate(requested: object) -> str:
     """The version to answer ``initialize`` with: the client's if we serve it, else our newest."""
-    if isinstance(requested, str) and requested in LEGACY_VERSIONS:
+    if isinstance(requested, str) and requested in HANDSHAKE_VERSIONS:
         return requested
-    return LATEST_LEGACY_VERSION
+    return LATEST_HANDSHAKE_VERSION
 
 
 def has_batches(version: str) -> bool:

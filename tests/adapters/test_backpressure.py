@@ -93,7 +93,7 @@ async def test_a_vanished_reader_does_not_block_the_producer(anyio_backend: str)
             ) as response:
                 async for _ in response.aiter_bytes():
                     break  # leave after the first bytes
-        # Legacy revisions: a disconnect is not a cancellation; the tool runs to the end, into the log.
+        # Handshake revisions: a disconnect is not a cancellation; the tool runs to the end, into the log.
         with anyio.fail_after(10):
             while len(produced) < 300:
                 await anyio.sleep(0.05)

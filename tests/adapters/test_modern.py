@@ -38,8 +38,8 @@ def request(rid: int, method: str, params: dict[str, Any], **meta: Any) -> dict[
     return {"jsonrpc": "2.0", "id": rid, "method": method, "params": {**params, "_meta": {**META, **meta}}}
 
 
-def modern_app(finalized: list[str]) -> App:
-    app = App("modern")
+def stateless_app(finalized: list[str]) -> App:
+    app = App("stateless")
 
     @app.tool()
     async def ticks(count: int) -> AsyncIterator[str]:
@@ -64,7 +64,7 @@ def modern_app(finalized: list[str]) -> App:
 async def server(anyio_backend: str) -> AsyncIterator[tuple[Running, list[str]]]:
     finalized: list[str] = []
     async with anyio.create_task_group() as tg:
-        yield await start(tg, modern_app(finalized)), finalized
+        yield await start(tg, stateless_app(finalized)), finalized
         tg.cancel_scope.cancel()
 
 

@@ -18,9 +18,9 @@ from tests.conftest import (
     Harness,
     body_of,
     make_harness,
-    modern_request,
     only_response,
-    post_modern,
+    post_stateless,
+    stateless_request,
 )
 
 ACKNOWLEDGED = "notifications/subscriptions/acknowledged"
@@ -41,7 +41,7 @@ def message(event: Any) -> dict[str, Any]:
 
 
 def listen(harness: Harness, notifications: Any, rid: Any = 1) -> list[Any]:
-    return post_modern(harness, modern_request("subscriptions/listen", {"notifications": notifications}, rid=rid))
+    return post_stateless(harness, stateless_request("subscriptions/listen", {"notifications": notifications}, rid=rid))
 
 
 def test_listen_starts_a_stream_and_acknowledges_first(harness: Harness) -> None:
@@ -120,7 +120,7 @@ def test_the_subscription_id_keeps_its_json_type(harness: Harness, rid: Any) -> 
 @pytest.mark.parametrize("notifications", [None, [], "tools", True, 1])
 def test_invalid_notifications_param_is_invalid_params(harness: Harness, notifications: Any) -> None:
     params = {} if notifications is None else {"notifications": notifications}
-    out = post_modern(harness, modern_request("subscriptions/listen", params, rid="L"))
+    out = post_stateless(harness, stateless_request("subscriptions/listen", params, rid="L"))
     response = only_response(out)
     assert response.status == 400
     assert json.loads(response.body) == {
@@ -131,15 +131,15 @@ def test_invalid_notifications_param_is_invalid_params(harness: Harness, notific
     assert len(harness.server.listeners) == 0
 
 
-def test_listen_is_checked_like_any_modern_request(harness: Harness) -> None:
-    body = modern_request("subscriptions/listen", {"notifications": {}}, rid=2)
-    out = post_modern(harness, body, replace={"mcp-method": "tools/list"})
+def test_listen_is_checked_like_any_stateless_request(harness: Harness) -> None:
+    body = stateless_request("subscriptions/listen", {"notifications": {}}, rid=2)
+    out = post_stateless(harness, body, replace={"mcp-method": "tools/list"})
     assert only_response(out).status == 400
     assert json.loads(only_response(out).body)["error"]["code"] == -32020
     assert len(harness.server.listeners) == 0
 
 
-def test_listen_is_not_a_legacy_method(harness: Harness) -> None:
+def test_listen_is_not_a_handshake_method(harness: Harness) -> None:
     session = harness.initialize()
     body = {"jsonrpc": "2.0", "id": 3, "method": "subscriptions/listen", "params": {"notifications": {}}}
     assert body_of(harness.post(body, session))["error"] == {
@@ -156,8 +156,8 @@ def test_list_changed_reaches_only_listeners_that_asked_and_every_session(harnes
     out = harness.run(harness.server.list_changed("tools"))
     assert [(o.session_id, o.stream, o.seq) for o in out] == [(None, "s1", 2), (None, "s3", 2), (session, "0", 1)]
     assert [message(o)["params"]["_meta"][META_SUBSCRIPTION] for o in out[:2]] == ["tools", "both"]
-    legacy = b'{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}'
-    assert out[2] == SendEvent(session, "0", 1, frame_event(legacy, event_id="0-1"))
+    handshake = b'{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}'
+    assert out[2] == SendEvent(session, "0", 1, frame_event(handshake, event_id="0-1"))
     out = harness.run(harness.server.list_changed("prompts"))
     assert [(o.session_id, o.stream, o.seq) for o in out] == [(None, "s2", 2), (session, "0", 2)]
     assert message(out[0])["method"] == "notifications/prompts/list_changed"
@@ -192,8 +192,8 @@ def test_resource_updated_reaches_subscribers_only(harness: Harness) -> None:
         "method": "notifications/resources/updated",
         "params": {"uri": "test://text", "_meta": {META_SUBSCRIPTION: 1}},
     }
-    legacy = b'{"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"test://text"}}'
-    assert out[1] == SendEvent(subscribed, "0", 1, frame_event(legacy, event_id="0-1"))
+    handshake = b'{"jsonrpc":"2.0","method":"notifications/resources/updated","params":{"uri":"test://text"}}'
+    assert out[1] == SendEvent(subscribed, "0", 1, frame_event(handshake, event_id="0-1"))
     assert harness.run(harness.server.resource_updated("test://none")) == []
     record = harness.store.execute(LoadSession(other, harness.now[0], 1e9))
     assert record.subscriptions == frozenset()
@@ -214,7 +214,7 @@ def test_a_detached_listen_stream_is_unsubscribed(harness: Harness) -> None:
     assert harness.run(harness.server.list_changed("tools")) == []
 
 
-def test_a_legacy_detach_does_not_touch_listeners(harness: Harness) -> None:
+def test_a_handshake_detach_does_not_touch_listeners(harness: Harness) -> None:
     listen(harness, {"toolsListChanged": True})  # s1
     session = harness.initialize()
     harness.server.stream_detached(session, "s1", 0)

@@ -1,4 +1,4 @@
-"""plan_method: what each method is answered with, in a legacy session and statelessly."""
+"""plan_method: what each method is answered with, in a handshake session and statelessly."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from mcp_sansio import App, Call, Config, Context, ErrorResponse, Request, SessionRecord
 from mcp_sansio._methods import SessionChange, plan_method, server_capabilities
-from tests.apps import demo_app, modern_app, tools_only_app
+from tests.apps import demo_app, stateless_app, tools_only_app
 
 SESSION = SessionRecord("s", "2025-11-25", log_level="info", subscriptions=frozenset({"test://a"}))
 SUPPORTED = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
@@ -217,7 +217,7 @@ def test_read_needs_a_string_uri(params: Any) -> None:
 
 
 def test_read_of_a_fixed_resource() -> None:
-    app = modern_app()
+    app = stateless_app()
     call = plan("resources/read", {"uri": "test://cached"}, app=app)
     assert call == Call(
         1, "resource", app.resources["test://cached"].fn, {}, name="test://cached", cache=(60000, "private")
@@ -246,10 +246,10 @@ def test_template_context_parameter_is_not_bound_from_the_uri() -> None:
 
 
 def test_resource_not_found_per_era() -> None:
-    legacy = plan("resources/read", {"uri": "x://none"})
-    modern = plan("resources/read", {"uri": "x://none"}, session=None)
-    assert legacy == error(1, -32002, "Resource not found: x://none", {"uri": "x://none"})
-    assert modern == error(1, -32602, "Resource not found: x://none", {"uri": "x://none"})
+    handshake = plan("resources/read", {"uri": "x://none"})
+    stateless = plan("resources/read", {"uri": "x://none"}, session=None)
+    assert handshake == error(1, -32002, "Resource not found: x://none", {"uri": "x://none"})
+    assert stateless == error(1, -32602, "Resource not found: x://none", {"uri": "x://none"})
 
 
 # -- prompts ----------------------------------------------------------------------------------------
@@ -279,8 +279,8 @@ def test_prompt_call() -> None:
         "messages": [{"role": "user", "content": {"type": "text", "text": "Hi"}}],
         "description": "Greets someone.",
     }
-    modern = modern_app()
-    call = plan("prompts/get", {"name": "greet", "arguments": {"name": "Ada", "ctx": "x"}}, app=modern)
+    stateless = stateless_app()
+    call = plan("prompts/get", {"name": "greet", "arguments": {"name": "Ada", "ctx": "x"}}, app=stateless)
     assert (call.kwargs, call.context_param) == ({"name": "Ada"}, "ctx")
 
 

@@ -23,19 +23,19 @@ from mcp_sansio import (
     Server,
 )
 from mcp_sansio._mrtr import MISSING_CAPABILITY, RequestState, check_input_responses, missing_capability
-from tests.apps import modern_app
+from tests.apps import stateless_app
 from tests.conftest import (
     META_SERVER_INFO,
     Harness,
     body_of,
     make_harness,
-    modern_request,
     only_response,
-    post_modern,
+    post_stateless,
+    stateless_request,
 )
 
 CAPS = {"elicitation": {}, "sampling": {}, "roots": {"listChanged": True}}
-INFO = {META_SERVER_INFO: {"name": "modern", "version": "2.0.0"}}
+INFO = {META_SERVER_INFO: {"name": "stateless", "version": "2.0.0"}}
 SCHEMA = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
 ELICIT = InputRequest.elicitation("Please confirm", SCHEMA)
 SAMPLE = InputRequest.sampling([{"role": "user", "content": {"type": "text", "text": "Capital of France?"}}], 100)
@@ -46,8 +46,8 @@ LISTED = {"roots": [{"uri": "file:///test/root", "name": "Test Root"}]}
 
 
 @pytest.fixture
-def modern() -> Harness:
-    return make_harness(modern_app())
+def stateless() -> Harness:
+    return make_harness(stateless_app())
 
 
 def run_of(outputs: list[Any]) -> RunHandler:
@@ -57,10 +57,10 @@ def run_of(outputs: list[Any]) -> RunHandler:
 
 
 def confirm(harness: Harness, rid: Any = 1, caps: dict[str, Any] | None = None, **params: Any) -> RunHandler:
-    body = modern_request(
+    body = stateless_request(
         "tools/call", {"name": "confirm", **params}, rid=rid, capabilities=CAPS if caps is None else caps
     )
-    return run_of(post_modern(harness, body))
+    return run_of(post_stateless(harness, body))
 
 
 def ask(harness: Harness, run: RunHandler, requests: dict[str, InputRequest]) -> dict[str, Any]:
@@ -83,14 +83,14 @@ def refused(outputs: list[Any], rid: Any, message: str, code: int = -32602) -> N
 # -- rounds -------------------------------------------------------------------------------
 
 
-def test_missing_input_ends_the_round_with_input_required(modern: Harness) -> None:
-    run = confirm(modern)
+def test_missing_input_ends_the_round_with_input_required(stateless: Harness) -> None:
+    run = confirm(stateless)
     assert run.call.answers == {}
     with pytest.raises(InputRequired) as info:
         run.exchange.inputs(run.call, {"confirm": ELICIT})
     assert info.value.requests == {"confirm": ELICIT}
     assert info.value.answers == {}
-    out = modern.run(run.exchange.fail(run.call, info.value))
+    out = stateless.run(run.exchange.fail(run.call, info.value))
     assert len(out) == 1 and isinstance(out[0], SendResponse)
     assert out[0].status == 200
     body = json.loads(out[0].body)
@@ -111,15 +111,15 @@ def test_missing_input_ends_the_round_with_input_required(modern: Harness) -> No
             "_meta": INFO,
         },
     }
-    assert modern.server.request_state.open(state, "tools/call", "confirm", modern.now[0]) == {}
+    assert stateless.server.request_state.open(state, "tools/call", "confirm", stateless.now[0]) == {}
 
 
-def test_retry_with_answers_and_state_completes(modern: Harness) -> None:
-    state = ask(modern, confirm(modern), {"confirm": ELICIT})["requestState"]
-    run = confirm(modern, rid=2, inputResponses={"confirm": ACCEPT}, requestState=state)
+def test_retry_with_answers_and_state_completes(stateless: Harness) -> None:
+    state = ask(stateless, confirm(stateless), {"confirm": ELICIT})["requestState"]
+    run = confirm(stateless, rid=2, inputResponses={"confirm": ACCEPT}, requestState=state)
     assert run.call.answers == {"confirm": ACCEPT}
     assert run.exchange.inputs(run.call, {"confirm": ELICIT}) == {"confirm": ACCEPT}
-    out = modern.run(run.exchange.complete(run.call, "confirmed: accept"))
+    out = stateless.run(run.exchange.complete(run.call, "confirmed: accept"))
     assert body_of(out) == {
         "jsonrpc": "2.0",
         "id": 2,
@@ -127,44 +127,48 @@ def test_retry_with_answers_and_state_completes(modern: Harness) -> None:
     }
 
 
-def test_answers_without_state_are_enough(modern: Harness) -> None:
+def test_answers_without_state_are_enough(stateless: Harness) -> None:
     extra = {"unknown_extra_key": {"x": 1}, "another_unexpected": {}}
-    run = confirm(modern, inputResponses={"confirm": ACCEPT, **extra})
+    run = confirm(stateless, inputResponses={"confirm": ACCEPT, **extra})
     assert run.exchange.inputs(run.call, {"confirm": ELICIT}) == {"confirm": ACCEPT}
 
 
-def test_a_wrong_key_re_requests_and_keeps_what_was_sent(modern: Harness) -> None:
+def test_a_wrong_key_re_requests_and_keeps_what_was_sent(stateless: Harness) -> None:
     wrong = {"wrong_key": {"action": "accept", "content": {"data": "wrong"}}}
-    run = confirm(modern, inputResponses=wrong)
-    result = ask(modern, run, {"confirm": ELICIT})
+    run = confirm(stateless, inputResponses=wrong)
+    result = ask(stateless, run, {"confirm": ELICIT})
     assert list(result["inputRequests"]) == ["confirm"]
-    assert modern.server.request_state.open(result["requestState"], "tools/call", "confirm", modern.now[0]) == wrong
+    assert (
+        stateless.server.request_state.open(result["requestState"], "tools/call", "confirm", stateless.now[0]) == wrong
+    )
 
 
-def test_multi_round_state_changes_each_round(modern: Harness) -> None:
+def test_multi_round_state_changes_each_round(stateless: Harness) -> None:
     step1 = InputRequest.elicitation("Name?", {"type": "object", "properties": {"name": {"type": "string"}}})
     step2 = InputRequest.elicitation("Color?", {"type": "object", "properties": {"color": {"type": "string"}}})
-    r1 = ask(modern, confirm(modern, rid=1), {"step1": step1})
+    r1 = ask(stateless, confirm(stateless, rid=1), {"step1": step1})
     alice = {"action": "accept", "content": {"name": "Alice"}}
-    run = confirm(modern, rid=2, inputResponses={"step1": alice}, requestState=r1["requestState"])
-    r2 = ask(modern, run, {"step1": step1, "step2": step2})
+    run = confirm(stateless, rid=2, inputResponses={"step1": alice}, requestState=r1["requestState"])
+    r2 = ask(stateless, run, {"step1": step1, "step2": step2})
     assert list(r2["inputRequests"]) == ["step2"]
     assert r2["requestState"] != r1["requestState"]
     blue = {"action": "accept", "content": {"color": "blue"}}
-    run = confirm(modern, rid=3, inputResponses={"step2": blue}, requestState=r2["requestState"])
+    run = confirm(stateless, rid=3, inputResponses={"step2": blue}, requestState=r2["requestState"])
     assert run.call.answers == {"step1": alice, "step2": blue}
     assert run.exchange.inputs(run.call, {"step1": step1, "step2": step2}) == {"step1": alice, "step2": blue}
 
 
-def test_fresh_answers_override_sealed_ones(modern: Harness) -> None:
-    state = modern.server.request_state.seal("tools/call", "confirm", {"confirm": {"action": "decline"}}, modern.now[0])
-    run = confirm(modern, inputResponses={"confirm": ACCEPT}, requestState=state)
+def test_fresh_answers_override_sealed_ones(stateless: Harness) -> None:
+    state = stateless.server.request_state.seal(
+        "tools/call", "confirm", {"confirm": {"action": "decline"}}, stateless.now[0]
+    )
+    run = confirm(stateless, inputResponses={"confirm": ACCEPT}, requestState=state)
     assert run.call.answers == {"confirm": ACCEPT}
 
 
-def test_several_kinds_of_input_at_once(modern: Harness) -> None:
+def test_several_kinds_of_input_at_once(stateless: Harness) -> None:
     requests = {"user_name": ELICIT, "greeting": SAMPLE, "client_roots": ROOTS}
-    result = ask(modern, confirm(modern), requests)
+    result = ask(stateless, confirm(stateless), requests)
     assert result["inputRequests"] == {
         "user_name": ELICIT.to_json(),
         "greeting": {
@@ -177,15 +181,15 @@ def test_several_kinds_of_input_at_once(modern: Harness) -> None:
         "client_roots": {"method": "roots/list", "params": {}},
     }
     answers = {"user_name": ACCEPT, "greeting": SAMPLED, "client_roots": LISTED}
-    run = confirm(modern, rid=2, inputResponses=answers, requestState=result["requestState"])
+    run = confirm(stateless, rid=2, inputResponses=answers, requestState=result["requestState"])
     assert run.exchange.inputs(run.call, requests) == answers
 
 
-def test_prompts_and_resources_take_part_too(modern: Harness) -> None:
-    body = modern_request("prompts/get", {"name": "greet", "arguments": {"name": "Ada"}}, capabilities=CAPS)
-    result = ask(modern, run_of(post_modern(modern, body)), {"confirm": ELICIT})
-    assert modern.server.request_state.open(result["requestState"], "prompts/get", "greet", modern.now[0]) == {}
-    body = modern_request(
+def test_prompts_and_resources_take_part_too(stateless: Harness) -> None:
+    body = stateless_request("prompts/get", {"name": "greet", "arguments": {"name": "Ada"}}, capabilities=CAPS)
+    result = ask(stateless, run_of(post_stateless(stateless, body)), {"confirm": ELICIT})
+    assert stateless.server.request_state.open(result["requestState"], "prompts/get", "greet", stateless.now[0]) == {}
+    body = stateless_request(
         "prompts/get",
         {
             "name": "greet",
@@ -196,26 +200,28 @@ def test_prompts_and_resources_take_part_too(modern: Harness) -> None:
         rid=2,
         capabilities=CAPS,
     )
-    assert run_of(post_modern(modern, body)).call.answers == {"confirm": ACCEPT}
+    assert run_of(post_stateless(stateless, body)).call.answers == {"confirm": ACCEPT}
     # An input-required read carries no cache hints, though reads are cacheable.
-    body = modern_request("resources/read", {"uri": "test://items/9"}, capabilities=CAPS)
-    result = ask(modern, run_of(post_modern(modern, body)), {"roots": ROOTS})
+    body = stateless_request("resources/read", {"uri": "test://items/9"}, capabilities=CAPS)
+    result = ask(stateless, run_of(post_stateless(stateless, body)), {"roots": ROOTS})
     assert set(result) == {"resultType", "inputRequests", "requestState", "_meta"}
     assert (
-        modern.server.request_state.open(result["requestState"], "resources/read", "test://items/9", modern.now[0])
+        stateless.server.request_state.open(
+            result["requestState"], "resources/read", "test://items/9", stateless.now[0]
+        )
         == {}
     )
 
 
-def test_an_input_required_stream_ends_with_the_result(modern: Harness) -> None:
+def test_an_input_required_stream_ends_with_the_result(stateless: Harness) -> None:
     meta_token = {"progressToken": "t"}
-    body = modern_request("tools/call", {"name": "count", "arguments": {"n": 1}}, capabilities=CAPS)
+    body = stateless_request("tools/call", {"name": "count", "arguments": {"n": 1}}, capabilities=CAPS)
     body["params"]["_meta"].update(meta_token)
-    run = run_of(post_modern(modern, body))
-    modern.run(run.exchange.chunk(run.call, "1"))
+    run = run_of(post_stateless(stateless, body))
+    stateless.run(run.exchange.chunk(run.call, "1"))
     with pytest.raises(InputRequired) as info:
         run.exchange.inputs(run.call, {"roots": ROOTS})
-    out = modern.run(run.exchange.fail(run.call, info.value))
+    out = stateless.run(run.exchange.fail(run.call, info.value))
     assert isinstance(out[0], SendEvent) and out[0].seq == 2
     payload = json.loads(out[0].data.split(b"data: ", 1)[1])
     assert payload["result"]["resultType"] == "input_required"
@@ -229,12 +235,12 @@ def test_no_input_required_result_for_completion() -> None:
         return []
 
     harness = make_harness(app)
-    body = modern_request(
+    body = stateless_request(
         "completion/complete",
         {"ref": {"type": "ref/prompt", "name": "p"}, "argument": {"name": "a", "value": ""}},
         capabilities=CAPS,
     )
-    run = run_of(post_modern(harness, body))
+    run = run_of(post_stateless(harness, body))
     assert run.call.answers is None
     # InputRequiredResult is only allowed on tools/call, prompts/get and resources/read.
     with pytest.raises(LocalProtocolError, match="a completion handler cannot ask the client for input") as info:
@@ -265,54 +271,54 @@ def _flip(text: str, index: int) -> str:
         lambda s: "é" + s,
     ],
 )
-def test_tampered_state_is_invalid_params(modern: Harness, tamper: Any) -> None:
-    state = ask(modern, confirm(modern), {"confirm": ELICIT})["requestState"]
+def test_tampered_state_is_invalid_params(stateless: Harness, tamper: Any) -> None:
+    state = ask(stateless, confirm(stateless), {"confirm": ELICIT})["requestState"]
     tampered = tamper(state)
     assert tampered != state
-    body = modern_request(
+    body = stateless_request(
         "tools/call", {"name": "confirm", "inputResponses": {"confirm": ACCEPT}, "requestState": tampered}, rid=2
     )
-    refused(post_modern(modern, body), 2, "Invalid params: requestState failed verification")
+    refused(post_stateless(stateless, body), 2, "Invalid params: requestState failed verification")
 
 
 @pytest.mark.parametrize("state", [None, 5, ["x"], {"a": 1}])
-def test_non_string_state_is_invalid_params(modern: Harness, state: Any) -> None:
-    body = modern_request("tools/call", {"name": "confirm", "requestState": state}, rid=3)
-    refused(post_modern(modern, body), 3, "Invalid params: requestState failed verification")
+def test_non_string_state_is_invalid_params(stateless: Harness, state: Any) -> None:
+    body = stateless_request("tools/call", {"name": "confirm", "requestState": state}, rid=3)
+    refused(post_stateless(stateless, body), 3, "Invalid params: requestState failed verification")
 
 
 @pytest.mark.parametrize(
     ("method", "target"), [("prompts/get", "confirm"), ("tools/call", "other"), ("resources/read", "confirm")]
 )
-def test_state_bound_to_another_request_is_invalid_params(modern: Harness, method: str, target: str) -> None:
-    state = modern.server.request_state.seal(method, target, {"confirm": ACCEPT}, modern.now[0])
-    body = modern_request("tools/call", {"name": "confirm", "requestState": state}, rid=4)
-    refused(post_modern(modern, body), 4, "Invalid params: requestState belongs to another request")
+def test_state_bound_to_another_request_is_invalid_params(stateless: Harness, method: str, target: str) -> None:
+    state = stateless.server.request_state.seal(method, target, {"confirm": ACCEPT}, stateless.now[0])
+    body = stateless_request("tools/call", {"name": "confirm", "requestState": state}, rid=4)
+    refused(post_stateless(stateless, body), 4, "Invalid params: requestState belongs to another request")
 
 
-def test_state_from_another_tool_is_refused(modern: Harness) -> None:
-    body = modern_request("prompts/get", {"name": "greet", "arguments": {"name": "A"}}, capabilities=CAPS)
-    state = ask(modern, run_of(post_modern(modern, body)), {"confirm": ELICIT})["requestState"]
+def test_state_from_another_tool_is_refused(stateless: Harness) -> None:
+    body = stateless_request("prompts/get", {"name": "greet", "arguments": {"name": "A"}}, capabilities=CAPS)
+    state = ask(stateless, run_of(post_stateless(stateless, body)), {"confirm": ELICIT})["requestState"]
     refused(
-        post_modern(modern, modern_request("tools/call", {"name": "confirm", "requestState": state}, rid=5)),
+        post_stateless(stateless, stateless_request("tools/call", {"name": "confirm", "requestState": state}, rid=5)),
         5,
         "Invalid params: requestState belongs to another request",
     )
 
 
-def test_expired_state_is_invalid_params(modern: Harness) -> None:
-    state = ask(modern, confirm(modern), {"confirm": ELICIT})["requestState"]
-    modern.now[0] += 600  # exactly at the deadline: still good
-    assert confirm(modern, rid=2, requestState=state).call.answers == {}
-    modern.now[0] += 0.01
-    body = modern_request("tools/call", {"name": "confirm", "requestState": state}, rid=3)
-    refused(post_modern(modern, body), 3, "Invalid params: requestState has expired; start over")
+def test_expired_state_is_invalid_params(stateless: Harness) -> None:
+    state = ask(stateless, confirm(stateless), {"confirm": ELICIT})["requestState"]
+    stateless.now[0] += 600  # exactly at the deadline: still good
+    assert confirm(stateless, rid=2, requestState=state).call.answers == {}
+    stateless.now[0] += 0.01
+    body = stateless_request("tools/call", {"name": "confirm", "requestState": state}, rid=3)
+    refused(post_stateless(stateless, body), 3, "Invalid params: requestState has expired; start over")
 
 
 def test_state_from_another_server_key_is_refused_and_a_shared_key_is_accepted() -> None:
     states = []
     for key in (b"key-1", b"key-1", b"key-2"):
-        server = Server(modern_app(), Config(), clock=lambda: 50.0, new_stream_key=lambda: "s", state_key=key)
+        server = Server(stateless_app(), Config(), clock=lambda: 50.0, new_stream_key=lambda: "s", state_key=key)
         states.append((server, server.request_state.seal("tools/call", "confirm", {"k": {"action": "x"}}, 50.0)))
     (first, state), (second, _), (third, _) = states
     assert second.request_state.open(state, "tools/call", "confirm", 50.0) == {"k": {"action": "x"}}
@@ -320,8 +326,8 @@ def test_state_from_another_server_key_is_refused_and_a_shared_key_is_accepted()
         third.request_state.open(state, "tools/call", "confirm", 50.0)
     assert first.request_state.key == b"key-1"
     # Without a key, each server makes up its own.
-    assert Server(modern_app()).request_state.key != Server(modern_app()).request_state.key
-    assert len(Server(modern_app()).request_state.key) == 32
+    assert Server(stateless_app()).request_state.key != Server(stateless_app()).request_state.key
+    assert len(Server(stateless_app()).request_state.key) == 32
 
 
 # -- malformed input responses --------------------------------------------------------------
@@ -337,15 +343,15 @@ def test_state_from_another_server_key_is_refused_and_a_shared_key_is_accepted()
         ({"confirm": None}, "Invalid params: inputResponses['confirm'] must be an object"),
     ],
 )
-def test_malformed_input_responses_are_invalid_params(modern: Harness, responses: Any, message: str) -> None:
-    body = modern_request("tools/call", {"name": "confirm", "inputResponses": responses}, rid=6)
-    refused(post_modern(modern, body), 6, message)
+def test_malformed_input_responses_are_invalid_params(stateless: Harness, responses: Any, message: str) -> None:
+    body = stateless_request("tools/call", {"name": "confirm", "inputResponses": responses}, rid=6)
+    refused(post_stateless(stateless, body), 6, message)
 
 
-def test_null_input_responses_are_none(modern: Harness) -> None:
-    run = confirm(modern, inputResponses=None)
+def test_null_input_responses_are_none(stateless: Harness) -> None:
+    run = confirm(stateless, inputResponses=None)
     assert run.call.answers == {}
-    assert ask(modern, run, {"confirm": ELICIT})["resultType"] == "input_required"
+    assert ask(stateless, run, {"confirm": ELICIT})["resultType"] == "input_required"
 
 
 @pytest.mark.parametrize(
@@ -356,17 +362,19 @@ def test_null_input_responses_are_none(modern: Harness) -> None:
         (ROOTS, {"uris": []}),
     ],
 )
-def test_an_answer_of_the_wrong_shape_is_invalid_params(modern: Harness, request_: InputRequest, answer: Any) -> None:
-    run = confirm(modern, rid=7, inputResponses={"k": answer})
+def test_an_answer_of_the_wrong_shape_is_invalid_params(
+    stateless: Harness, request_: InputRequest, answer: Any
+) -> None:
+    run = confirm(stateless, rid=7, inputResponses={"k": answer})
     with pytest.raises(RemoteProtocolError) as info:
         run.exchange.inputs(run.call, {"k": request_})
     assert info.value.code == -32602
     assert info.value.message == f"Invalid params: inputResponses['k'] is not a {request_.method} result"
-    refused(modern.run(run.exchange.fail(run.call, info.value)), 7, info.value.message)
+    refused(stateless.run(run.exchange.fail(run.call, info.value)), 7, info.value.message)
 
 
-def test_answers_to_other_methods_are_taken_as_they_are(modern: Harness) -> None:
-    run = confirm(modern, inputResponses={"k": {"anything": 1}})
+def test_answers_to_other_methods_are_taken_as_they_are(stateless: Harness) -> None:
+    run = confirm(stateless, inputResponses={"k": {"anything": 1}})
     custom = InputRequest("custom/ask")
     assert custom.params == {}
     assert run.exchange.inputs(run.call, {"k": custom}) == {"k": {"anything": 1}}
@@ -385,14 +393,14 @@ def test_answers_to_other_methods_are_taken_as_they_are(modern: Harness) -> None
     ],
 )
 def test_missing_capability_is_32021_with_http_400(
-    modern: Harness, caps: dict[str, Any], requests: dict[str, InputRequest], capability: str
+    stateless: Harness, caps: dict[str, Any], requests: dict[str, InputRequest], capability: str
 ) -> None:
-    run = confirm(modern, rid=8, caps=caps)
+    run = confirm(stateless, rid=8, caps=caps)
     with pytest.raises(RemoteProtocolError) as info:
         run.exchange.inputs(run.call, requests)
     assert info.value.code == MISSING_CAPABILITY == -32021
     assert info.value.data == {"requiredCapabilities": {capability: {}}}
-    out = modern.run(run.exchange.fail(run.call, info.value))
+    out = stateless.run(run.exchange.fail(run.call, info.value))
     response = only_response(out)
     assert response.status == 400
     assert json.loads(response.body) == {
@@ -406,27 +414,27 @@ def test_missing_capability_is_32021_with_http_400(
     }
 
 
-def test_the_capability_is_checked_even_when_an_answer_is_present(modern: Harness) -> None:
-    run = confirm(modern, caps={"elicitation": {}}, inputResponses={"q": SAMPLED})
+def test_the_capability_is_checked_even_when_an_answer_is_present(stateless: Harness) -> None:
+    run = confirm(stateless, caps={"elicitation": {}}, inputResponses={"q": SAMPLED})
     with pytest.raises(RemoteProtocolError) as info:
         run.exchange.inputs(run.call, {"q": SAMPLE})
     assert info.value.code == -32021
 
 
-# -- the legacy revisions ---------------------------------------------------------------------
+# -- the handshake revisions ---------------------------------------------------------------------
 
 
-def legacy_confirm(harness: Harness, caps: dict[str, Any]) -> RunHandler:
+def handshake_confirm(harness: Harness, caps: dict[str, Any]) -> RunHandler:
     session = harness.initialize(capabilities=caps)
     return run_of(
         harness.post({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "confirm"}}, session)
     )
 
 
-def test_legacy_server_request_works(modern: Harness) -> None:
-    run = legacy_confirm(modern, {"elicitation": {}})
+def test_handshake_server_request_works(stateless: Harness) -> None:
+    run = handshake_confirm(stateless, {"elicitation": {}})
     assert run.call.answers is None
-    outgoing, out = modern.run(run.exchange.server_request(1, "elicitation/create", ELICIT.params))
+    outgoing, out = stateless.run(run.exchange.server_request(1, "elicitation/create", ELICIT.params))
     assert outgoing == "s1-1"
     assert isinstance(out[-1], SendEvent)
     assert json.loads(out[-1].data.split(b"data: ", 1)[1]) == {
@@ -435,29 +443,29 @@ def test_legacy_server_request_works(modern: Harness) -> None:
         "method": "elicitation/create",
         "params": ELICIT.params,
     }
-    second, _ = modern.run(run.exchange.server_request(1, "custom/method", None))
+    second, _ = stateless.run(run.exchange.server_request(1, "custom/method", None))
     assert second == "s1-2"
 
 
-def test_legacy_exchanges_refuse_inputs(modern: Harness) -> None:
-    # Exchange.inputs is for stateless exchanges; a legacy session asks with server_request.
-    run = legacy_confirm(modern, {"elicitation": {}})
-    with pytest.raises(LocalProtocolError, match="legacy sessions use server_request"):
+def test_handshake_exchanges_refuse_inputs(stateless: Harness) -> None:
+    # Exchange.inputs is for stateless exchanges; a handshake session asks with server_request.
+    run = handshake_confirm(stateless, {"elicitation": {}})
+    with pytest.raises(LocalProtocolError, match="handshake sessions use server_request"):
         run.exchange.inputs(run.call, {"confirm": ELICIT})
     # The request is still open and can be answered otherwise.
     assert run.exchange.is_open(1)
-    assert only_response(modern.run(run.exchange.complete(run.call, "ok"))).status == 200
+    assert only_response(stateless.run(run.exchange.complete(run.call, "ok"))).status == 200
 
 
-def test_legacy_missing_capability_is_a_local_error(modern: Harness) -> None:
-    run = legacy_confirm(modern, {"sampling": {}})
+def test_handshake_missing_capability_is_a_local_error(stateless: Harness) -> None:
+    run = handshake_confirm(stateless, {"sampling": {}})
     with pytest.raises(LocalProtocolError) as info:
-        modern.run(run.exchange.server_request(1, "elicitation/create", {}))
+        stateless.run(run.exchange.server_request(1, "elicitation/create", {}))
     assert info.value.message == (
         "the client did not declare the 'elicitation' capability needed for elicitation/create"
     )
     with pytest.raises(LocalProtocolError, match="'roots' capability needed for roots/list"):
-        modern.run(run.exchange.server_request(1, "roots/list", {}))
+        stateless.run(run.exchange.server_request(1, "roots/list", {}))
 
 
 # -- RequestState ---------------------------------------------------------------------------------

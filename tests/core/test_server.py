@@ -1,4 +1,4 @@
-"""Transport rules of the legacy revisions, through Server.receive (no sockets)."""
+"""Transport rules of the handshake revisions, through Server.receive (no sockets)."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ def test_initialized_returns_a_new_ready_record() -> None:
     assert ready.initialized() == ready
 
 
-# A legacy session's filters are applied through its Peer (the exchange's view of the client).
+# A handshake session's filters are applied through its Peer (the exchange's view of the client).
 
 
 def test_wants_log_without_level_accepts_everything() -> None:

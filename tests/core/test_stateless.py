@@ -29,28 +29,28 @@ from mcp_sansio._exchange import sse_headers
 from mcp_sansio._jsonrpc import dumps
 from mcp_sansio._peer import Peer
 from mcp_sansio._sse import frame_event
-from tests.apps import demo_app, modern_app, tools_only_app
+from tests.apps import demo_app, stateless_app, tools_only_app
 from tests.conftest import (
     HEAD,
     META_CAPABILITIES,
     META_LOG_LEVEL,
     META_SERVER_INFO,
     META_VERSION,
-    MODERN,
+    STATELESS,
     Harness,
     body_of,
     make_harness,
-    modern_meta,
-    modern_request,
     only_response,
-    post_modern,
+    post_stateless,
     routing_headers,
+    stateless_meta,
+    stateless_request,
 )
 
 SUPPORTED = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]
 JSON = (("content-type", "application/json"),)
 DEMO_INFO = {"name": "demo", "version": "1.2.3"}
-MODERN_INFO = {"name": "modern", "version": "2.0.0"}
+STATELESS_INFO = {"name": "stateless", "version": "2.0.0"}
 DEMO_CAPABILITIES = {
     "logging": {},
     "completions": {},
@@ -98,16 +98,16 @@ def collect(plan: Generator[Any, Any, Any], store: MemoryStore) -> tuple[Any, li
 
 
 @pytest.fixture
-def modern() -> Harness:
-    return make_harness(modern_app())
+def stateless() -> Harness:
+    return make_harness(stateless_app())
 
 
 # -- which era serves a POST -----------------------------------------------------------
 
 
-def test_modern_meta_without_header_is_served_statelessly(harness: Harness) -> None:
-    # Legacy would answer "Mcp-Session-Id header is required" (-32600); the modern path wants the header.
-    body = modern_request("tools/list", rid=3)
+def test_stateless_meta_without_header_is_served_statelessly(harness: Harness) -> None:
+    # Handshake would answer "Mcp-Session-Id header is required" (-32600); the stateless path wants the header.
+    body = stateless_request("tools/list", rid=3)
     out = harness.post(body, headers=[("mcp-method", "tools/list")])
     assert error_of(out, 400) == {
         "jsonrpc": "2.0",
@@ -116,8 +116,8 @@ def test_modern_meta_without_header_is_served_statelessly(harness: Harness) -> N
     }
 
 
-@pytest.mark.parametrize("version", [MODERN, "v999.0.0", "2099-01-01"])
-def test_non_legacy_header_without_meta_is_modern(harness: Harness, version: str) -> None:
+@pytest.mark.parametrize("version", [STATELESS, "v999.0.0", "2099-01-01"])
+def test_non_handshake_header_without_meta_is_stateless(harness: Harness, version: str) -> None:
     out = harness.post(
         {"jsonrpc": "2.0", "id": "x", "method": "tools/list", "params": {}},
         headers=[("mcp-protocol-version", version), ("mcp-method", "tools/list")],
@@ -132,7 +132,7 @@ def test_non_legacy_header_without_meta_is_modern(harness: Harness, version: str
 
 
 @pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"])
-def test_legacy_header_without_meta_is_legacy(harness: Harness, version: str) -> None:
+def test_handshake_header_without_meta_is_handshake(harness: Harness, version: str) -> None:
     out = harness.post(
         {"jsonrpc": "2.0", "id": 4, "method": "tools/list"},
         headers=[("mcp-protocol-version", version), ("mcp-method", "tools/list")],
@@ -142,13 +142,13 @@ def test_legacy_header_without_meta_is_legacy(harness: Harness, version: str) ->
     assert body["id"] is None
 
 
-def test_meta_without_protocol_version_and_no_header_is_legacy(harness: Harness) -> None:
+def test_meta_without_protocol_version_and_no_header_is_handshake(harness: Harness) -> None:
     body = {"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": {"_meta": {META_CAPABILITIES: {}}}}
     assert error_of(harness.post(body), 400)["error"]["code"] == -32600
 
 
-def test_legacy_initialize_still_works_beside_modern(harness: Harness) -> None:
-    assert result_of(post_modern(harness, modern_request("tools/list")))["resultType"] == "complete"
+def test_handshake_initialize_still_works_beside_stateless(harness: Harness) -> None:
+    assert result_of(post_stateless(harness, stateless_request("tools/list")))["resultType"] == "complete"
     out = harness.post(
         {
             "jsonrpc": "2.0",
@@ -168,31 +168,31 @@ def test_legacy_initialize_still_works_beside_modern(harness: Harness) -> None:
     assert json.loads(response.body)["result"]["protocolVersion"] == "2025-11-25"
     session = harness.store.session_ids()
     assert session == ["session1"]
-    # The legacy session's results have no stateless envelope.
+    # The handshake session's results have no stateless envelope.
     listed = body_of(harness.post({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, "session1"))["result"]
     assert set(listed) == {"tools"}
 
 
-def test_session_id_is_ignored_on_modern_requests_and_never_minted(harness: Harness) -> None:
-    out = post_modern(harness, modern_request("server/discover"), extra=[("mcp-session-id", "no-such-session")])
+def test_session_id_is_ignored_on_stateless_requests_and_never_minted(harness: Harness) -> None:
+    out = post_stateless(harness, stateless_request("server/discover"), extra=[("mcp-session-id", "no-such-session")])
     response = only_response(out)
     assert response.status == 200
     assert response.headers == JSON
     assert harness.store.session_ids() == []
-    # An existing session is not touched either: the modern request is not routed to it.
+    # An existing session is not touched either: the stateless request is not routed to it.
     session = harness.initialize()
-    out = post_modern(harness, modern_request("tools/list"), extra=[("mcp-session-id", session)])
+    out = post_stateless(harness, stateless_request("tools/list"), extra=[("mcp-session-id", session)])
     assert only_response(out).headers == JSON
     assert harness.store.session_ids() == [session]
 
 
-def test_modern_requests_yield_no_store_commands(harness: Harness) -> None:
+def test_stateless_requests_yield_no_store_commands(harness: Harness) -> None:
     for body in (
-        modern_request("server/discover"),
-        modern_request("tools/list"),
-        modern_request("tools/call", {"name": "count", "arguments": {"n": 1}}),
-        modern_request("subscriptions/listen", {"notifications": {"toolsListChanged": True}}),
-        modern_request("nope/nope"),
+        stateless_request("server/discover"),
+        stateless_request("tools/list"),
+        stateless_request("tools/call", {"name": "count", "arguments": {"n": 1}}),
+        stateless_request("subscriptions/listen", {"notifications": {"toolsListChanged": True}}),
+        stateless_request("nope/nope"),
     ):
         headers = [*HEAD, *routing_headers(body)]
         plan = harness.server.receive(HttpRequest.build("POST", "/mcp", headers), json.dumps(body).encode())
@@ -210,14 +210,14 @@ def test_modern_requests_yield_no_store_commands(harness: Harness) -> None:
         ({}, [META_VERSION, META_CAPABILITIES]),
         ({"_meta": "nope"}, [META_VERSION, META_CAPABILITIES]),
         ({"_meta": {META_CAPABILITIES: {}}}, [META_VERSION]),
-        ({"_meta": {META_VERSION: MODERN}}, [META_CAPABILITIES]),
+        ({"_meta": {META_VERSION: STATELESS}}, [META_CAPABILITIES]),
     ],
 )
 def test_missing_meta_or_its_keys_is_invalid_params(harness: Harness, params: Any, missing: list[str]) -> None:
     body: dict[str, Any] = {"jsonrpc": "2.0", "id": 41, "method": "tools/list"}
     if params is not None:
         body["params"] = params
-    out = harness.post(body, headers=[("mcp-protocol-version", MODERN), ("mcp-method", "tools/list")])
+    out = harness.post(body, headers=[("mcp-protocol-version", STATELESS), ("mcp-method", "tools/list")])
     assert error_of(out, 400) == {
         "jsonrpc": "2.0",
         "id": 41,
@@ -227,11 +227,11 @@ def test_missing_meta_or_its_keys_is_invalid_params(harness: Harness, params: An
 
 @pytest.mark.parametrize(
     "meta",
-    [{META_VERSION: 20260728, META_CAPABILITIES: {}}, {META_VERSION: MODERN, META_CAPABILITIES: ["sampling"]}],
+    [{META_VERSION: 20260728, META_CAPABILITIES: {}}, {META_VERSION: STATELESS, META_CAPABILITIES: ["sampling"]}],
 )
 def test_meta_values_of_the_wrong_type_are_invalid_params(harness: Harness, meta: dict[str, Any]) -> None:
-    body = modern_request("tools/list", rid="t", meta=meta)
-    body_json = error_of(post_modern(harness, body), 400)
+    body = stateless_request("tools/list", rid="t", meta=meta)
+    body_json = error_of(post_stateless(harness, body), 400)
     assert body_json["id"] == "t"
     assert body_json["error"] == {
         "code": -32602,
@@ -239,10 +239,12 @@ def test_meta_values_of_the_wrong_type_are_invalid_params(harness: Harness, meta
     }
 
 
-@pytest.mark.parametrize(("header", "meta_version"), [(MODERN, "v999.0.0"), ("2025-11-25", MODERN), ("x", MODERN)])
+@pytest.mark.parametrize(
+    ("header", "meta_version"), [(STATELESS, "v999.0.0"), ("2025-11-25", STATELESS), ("x", STATELESS)]
+)
 def test_header_and_meta_versions_must_match(harness: Harness, header: str, meta_version: str) -> None:
-    body = modern_request("tools/list", rid=7, meta={META_VERSION: meta_version, META_CAPABILITIES: {}})
-    out = post_modern(harness, body, replace={"mcp-protocol-version": header})
+    body = stateless_request("tools/list", rid=7, meta={META_VERSION: meta_version, META_CAPABILITIES: {}})
+    out = post_stateless(harness, body, replace={"mcp-protocol-version": header})
     assert error_of(out, 400) == {
         "jsonrpc": "2.0",
         "id": 7,
@@ -256,8 +258,8 @@ def test_header_and_meta_versions_must_match(harness: Harness, header: str, meta
 
 @pytest.mark.parametrize("version", ["v999.0.0", "2025-11-25", "1900-01-01"])
 def test_unsupported_version_names_the_supported_ones(harness: Harness, version: str) -> None:
-    body = modern_request("tools/list", rid=8, meta={META_VERSION: version, META_CAPABILITIES: {}})
-    out = post_modern(harness, body, replace={"mcp-protocol-version": version})
+    body = stateless_request("tools/list", rid=8, meta={META_VERSION: version, META_CAPABILITIES: {}})
+    out = post_stateless(harness, body, replace={"mcp-protocol-version": version})
     assert error_of(out, 400) == {
         "jsonrpc": "2.0",
         "id": 8,
@@ -267,24 +269,24 @@ def test_unsupported_version_names_the_supported_ones(harness: Harness, version:
             "data": {"supported": SUPPORTED, "requested": version},
         },
     }
-    discovered = result_of(post_modern(harness, modern_request("server/discover")))
+    discovered = result_of(post_stateless(harness, stateless_request("server/discover")))
     assert discovered["supportedVersions"] == SUPPORTED
 
 
 def test_validation_precedence(harness: Harness) -> None:
     # Missing _meta keys beat a header mismatch.
-    body = modern_request("tools/list", meta={META_VERSION: "v1"})
-    out = post_modern(harness, body, replace={"mcp-protocol-version": "v2", "mcp-method": "wrong"})
+    body = stateless_request("tools/list", meta={META_VERSION: "v1"})
+    out = post_stateless(harness, body, replace={"mcp-protocol-version": "v2", "mcp-method": "wrong"})
     assert error_of(out, 400)["error"]["code"] == -32602
     # A header mismatch beats an unsupported version.
-    body = modern_request("tools/list", meta={META_VERSION: "v1", META_CAPABILITIES: {}})
-    out = post_modern(harness, body, replace={"mcp-protocol-version": "v2", "mcp-method": "wrong"})
+    body = stateless_request("tools/list", meta={META_VERSION: "v1", META_CAPABILITIES: {}})
+    out = post_stateless(harness, body, replace={"mcp-protocol-version": "v2", "mcp-method": "wrong"})
     assert error_of(out, 400)["error"]["code"] == -32020
     # An unsupported version beats bad routing headers.
-    out = post_modern(harness, body, replace={"mcp-protocol-version": "v1", "mcp-method": "wrong"})
+    out = post_stateless(harness, body, replace={"mcp-protocol-version": "v1", "mcp-method": "wrong"})
     assert error_of(out, 400)["error"]["code"] == -32022
     # Routing headers are checked before the method is looked up.
-    out = post_modern(harness, modern_request("nope/nope"), replace={"mcp-method": "other"})
+    out = post_stateless(harness, stateless_request("nope/nope"), replace={"mcp-method": "other"})
     assert error_of(out, 400)["error"]["code"] == -32020
 
 
@@ -304,14 +306,14 @@ def test_validation_precedence(harness: Harness) -> None:
     ],
 )
 def test_mcp_method_must_equal_the_body_method(harness: Harness, header: str | None, message: str) -> None:
-    out = post_modern(harness, modern_request("tools/list", rid=9), replace={"mcp-method": header})
+    out = post_stateless(harness, stateless_request("tools/list", rid=9), replace={"mcp-method": header})
     assert error_of(out, 400) == {"jsonrpc": "2.0", "id": 9, "error": {"code": -32020, "message": message}}
 
 
 @pytest.mark.parametrize("name", ["mcp-method", "MCP-METHOD", "Mcp-Method"])
 def test_header_names_are_case_insensitive(harness: Harness, name: str) -> None:
-    body = modern_request("tools/list")
-    out = harness.post(body, headers=[("MCP-Protocol-Version", MODERN), (name, "tools/list")])
+    body = stateless_request("tools/list")
+    out = harness.post(body, headers=[("MCP-Protocol-Version", STATELESS), (name, "tools/list")])
     assert result_of(out)["resultType"] == "complete"
 
 
@@ -324,7 +326,7 @@ NAMED = [
 
 @pytest.mark.parametrize(("method", "params", "field", "value"), NAMED)
 def test_mcp_name_is_required(harness: Harness, method: str, params: dict[str, Any], field: str, value: str) -> None:
-    out = post_modern(harness, modern_request(method, params, rid=10), replace={"mcp-name": None})
+    out = post_stateless(harness, stateless_request(method, params, rid=10), replace={"mcp-name": None})
     assert error_of(out, 400) == {
         "jsonrpc": "2.0",
         "id": 10,
@@ -334,7 +336,7 @@ def test_mcp_name_is_required(harness: Harness, method: str, params: dict[str, A
 
 @pytest.mark.parametrize(("method", "params", "field", "value"), NAMED)
 def test_mcp_name_must_match(harness: Harness, method: str, params: dict[str, Any], field: str, value: str) -> None:
-    out = post_modern(harness, modern_request(method, params, rid=11), replace={"mcp-name": "wrong_name"})
+    out = post_stateless(harness, stateless_request(method, params, rid=11), replace={"mcp-name": "wrong_name"})
     assert error_of(out, 400) == {
         "jsonrpc": "2.0",
         "id": 11,
@@ -351,7 +353,7 @@ def test_mcp_name_accepts_trimmed_and_base64_values(
 ) -> None:
     encoded = f"=?base64?{base64.b64encode(value.encode()).decode()}?="
     for header in (f"  {value}  ", f"\t{value}", encoded, f" {encoded} "):
-        out = post_modern(harness, modern_request(method, params), replace={"mcp-name": header})
+        out = post_stateless(harness, stateless_request(method, params), replace={"mcp-name": header})
         assert isinstance(out[0], RunHandler), (header, out)
 
 
@@ -365,8 +367,8 @@ def test_mcp_name_accepts_trimmed_and_base64_values(
     ],
 )
 def test_mcp_name_with_bad_base64_is_refused(harness: Harness, header: str) -> None:
-    body = modern_request("prompts/get", {"name": "greet", "arguments": {"name": "Ada"}}, rid=12)
-    out = post_modern(harness, body, replace={"mcp-name": header})
+    body = stateless_request("prompts/get", {"name": "greet", "arguments": {"name": "Ada"}}, rid=12)
+    out = post_stateless(harness, body, replace={"mcp-name": header})
     assert error_of(out, 400) == {
         "jsonrpc": "2.0",
         "id": 12,
@@ -376,19 +378,19 @@ def test_mcp_name_with_bad_base64_is_refused(harness: Harness, header: str) -> N
 
 @pytest.mark.parametrize("header", ["Z3JlZXQ=", "=?BASE64?Z3JlZXQ=?=", "=?base64?Z3JlZXQ=", "?base64?Z3JlZXQ=?="])
 def test_values_without_the_exact_sentinel_are_literals(harness: Harness, header: str) -> None:
-    body = modern_request("prompts/get", {"name": "greet", "arguments": {"name": "Ada"}})
-    assert error_of(post_modern(harness, body, replace={"mcp-name": header}), 400)["error"]["code"] == -32020
+    body = stateless_request("prompts/get", {"name": "greet", "arguments": {"name": "Ada"}})
+    assert error_of(post_stateless(harness, body, replace={"mcp-name": header}), 400)["error"]["code"] == -32020
     # ...and a body value equal to the literal matches it.
     app = App("literal")
     app.prompt(name=header)(demo_app().prompts["greet"].fn)
     other = make_harness(app)
-    body = modern_request("prompts/get", {"name": header, "arguments": {"name": "Ada"}})
-    assert isinstance(post_modern(other, body)[0], RunHandler)
+    body = stateless_request("prompts/get", {"name": header, "arguments": {"name": "Ada"}})
+    assert isinstance(post_stateless(other, body)[0], RunHandler)
 
 
 def test_header_values_outside_visible_ascii_are_refused(harness: Harness) -> None:
-    body = modern_request("prompts/get", {"name": "gréet"}, rid=13)
-    out = post_modern(harness, body, replace={"mcp-name": "gréet".encode("latin-1")})
+    body = stateless_request("prompts/get", {"name": "gréet"}, rid=13)
+    out = post_stateless(harness, body, replace={"mcp-name": "gréet".encode("latin-1")})
     assert error_of(out, 400) == {
         "jsonrpc": "2.0",
         "id": 13,
@@ -401,7 +403,7 @@ def test_header_values_outside_visible_ascii_are_refused(harness: Harness) -> No
 
 def test_mcp_name_is_not_required_for_other_methods(harness: Harness) -> None:
     for method in ("tools/list", "prompts/list", "resources/list", "resources/templates/list", "server/discover"):
-        assert result_of(post_modern(harness, modern_request(method)))["resultType"] == "complete"
+        assert result_of(post_stateless(harness, stateless_request(method)))["resultType"] == "complete"
 
 
 # -- which methods exist -----------------------------------------------------------------
@@ -423,7 +425,7 @@ def test_mcp_name_is_not_required_for_other_methods(harness: Harness) -> None:
 )
 def test_removed_and_unknown_methods_are_404(harness: Harness, method: str) -> None:
     params = {"uri": "test://text", "level": "info", "protocolVersion": "2025-11-25"}
-    out = post_modern(harness, modern_request(method, params, rid="r1"))
+    out = post_stateless(harness, stateless_request(method, params, rid="r1"))
     assert error_of(out, 404) == {
         "jsonrpc": "2.0",
         "id": "r1",
@@ -443,22 +445,22 @@ def test_removed_and_unknown_methods_are_404(harness: Harness, method: str) -> N
 )
 def test_methods_of_an_empty_registry_part_are_404(method: str, params: dict[str, Any]) -> None:
     harness = make_harness(tools_only_app())
-    out = post_modern(harness, modern_request(method, params, rid=2))
+    out = post_stateless(harness, stateless_request(method, params, rid=2))
     assert error_of(out, 404)["error"] == {"code": -32601, "message": f"Method not found: {method}"}
-    assert result_of(post_modern(harness, modern_request("tools/list")))["tools"][0]["name"] == "ping_tool"
+    assert result_of(post_stateless(harness, stateless_request("tools/list")))["tools"][0]["name"] == "ping_tool"
 
 
 def test_an_empty_app_still_offers_discover_completion_and_listen() -> None:
     harness = make_harness(App("empty"))
     for method in ("tools/list", "tools/call"):
-        out = post_modern(harness, modern_request(method, {"name": "x"}))
+        out = post_stateless(harness, stateless_request(method, {"name": "x"}))
         assert error_of(out, 404)["error"]["code"] == -32601
-    discovered = result_of(post_modern(harness, modern_request("server/discover")))
+    discovered = result_of(post_stateless(harness, stateless_request("server/discover")))
     assert discovered["capabilities"] == {"logging": {}, "completions": {}}
     completion = result_of(
-        post_modern(
+        post_stateless(
             harness,
-            modern_request(
+            stateless_request(
                 "completion/complete",
                 {"ref": {"type": "ref/prompt", "name": "p"}, "argument": {"name": "a", "value": ""}},
             ),
@@ -469,7 +471,9 @@ def test_an_empty_app_still_offers_discover_completion_and_listen() -> None:
         "resultType": "complete",
         "_meta": {META_SERVER_INFO: {"name": "empty", "version": "0.1.0"}},
     }
-    out = post_modern(harness, modern_request("subscriptions/listen", {"notifications": {"toolsListChanged": True}}))
+    out = post_stateless(
+        harness, stateless_request("subscriptions/listen", {"notifications": {"toolsListChanged": True}})
+    )
     assert isinstance(out[0], StartStream)
 
 
@@ -477,8 +481,8 @@ def test_templates_alone_offer_the_resource_methods() -> None:
     app = App("templates")
     app.resource_template("t://{x}")(demo_app().templates[0].fn)
     harness = make_harness(app)
-    assert result_of(post_modern(harness, modern_request("resources/list")))["resources"] == []
-    listed = result_of(post_modern(harness, modern_request("resources/templates/list")))
+    assert result_of(post_stateless(harness, stateless_request("resources/list")))["resources"] == []
+    listed = result_of(post_stateless(harness, stateless_request("resources/templates/list")))
     assert listed["resourceTemplates"] == [{"uriTemplate": "t://{x}", "name": "item"}]
 
 
@@ -488,13 +492,13 @@ def test_templates_alone_offer_the_resource_methods() -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1, "_meta": modern_meta()}},
-        {"jsonrpc": "2.0", "method": "notifications/initialized", "params": {"_meta": modern_meta()}},
+        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1, "_meta": stateless_meta()}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized", "params": {"_meta": stateless_meta()}},
         {"jsonrpc": "2.0", "method": "notifications/whatever"},
     ],
 )
 def test_notifications_are_accepted(harness: Harness, body: dict[str, Any]) -> None:
-    out = harness.post(body, headers=[("mcp-protocol-version", MODERN)])
+    out = harness.post(body, headers=[("mcp-protocol-version", STATELESS)])
     assert out == [SendResponse(202)]
 
 
@@ -506,7 +510,7 @@ def test_notifications_are_accepted(harness: Harness, body: dict[str, Any]) -> N
     ],
 )
 def test_responses_are_refused(harness: Harness, body: dict[str, Any]) -> None:
-    out = harness.post(body, headers=[("mcp-protocol-version", MODERN)])
+    out = harness.post(body, headers=[("mcp-protocol-version", STATELESS)])
     assert error_of(out, 400) == {
         "jsonrpc": "2.0",
         "id": None,
@@ -514,9 +518,9 @@ def test_responses_are_refused(harness: Harness, body: dict[str, Any]) -> None:
     }
 
 
-@pytest.mark.parametrize("batch", [[], [modern_request("tools/list")]])
+@pytest.mark.parametrize("batch", [[], [stateless_request("tools/list")]])
 def test_batches_are_refused(harness: Harness, batch: list[Any]) -> None:
-    out = harness.post(batch, headers=routing_headers(modern_request("tools/list")))
+    out = harness.post(batch, headers=routing_headers(stateless_request("tools/list")))
     assert error_of(out, 400) == {
         "jsonrpc": "2.0",
         "id": None,
@@ -525,13 +529,13 @@ def test_batches_are_refused(harness: Harness, batch: list[Any]) -> None:
 
 
 def test_malformed_request_objects_get_a_json_rpc_error(harness: Harness) -> None:
-    out = harness.post({"jsonrpc": "2.0", "id": 1, "method": 5}, headers=[("mcp-protocol-version", MODERN)])
+    out = harness.post({"jsonrpc": "2.0", "id": 1, "method": 5}, headers=[("mcp-protocol-version", STATELESS)])
     assert error_of(out, 400)["error"]["code"] == -32600
 
 
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
 def test_get_and_delete_without_session_are_405(harness: Harness, method: str) -> None:
-    response = only_response(harness.request(method, None, [("mcp-protocol-version", MODERN)]))
+    response = only_response(harness.request(method, None, [("mcp-protocol-version", STATELESS)]))
     assert response.status == 405
     assert response.headers == (("content-type", "application/json"), ("allow", "GET, POST, DELETE"))
     assert json.loads(response.body) == {
@@ -539,26 +543,26 @@ def test_get_and_delete_without_session_are_405(harness: Harness, method: str) -
         "id": None,
         "error": {
             "code": -32600,
-            "message": f"Method Not Allowed: {method} needs a legacy session (Mcp-Session-Id)",
+            "message": f"Method Not Allowed: {method} needs a handshake session (Mcp-Session-Id)",
         },
     }
 
 
-def test_get_with_session_and_modern_header_is_400(harness: Harness) -> None:
+def test_get_with_session_and_stateless_header_is_400(harness: Harness) -> None:
     session = harness.initialize()
-    out = harness.request("GET", None, [("mcp-session-id", session), ("mcp-protocol-version", MODERN)])
+    out = harness.request("GET", None, [("mcp-session-id", session), ("mcp-protocol-version", STATELESS)])
     body = error_of(out, 400)
     assert body["error"]["code"] == -32600
     assert body["error"]["data"] == {
         "supported": ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"],
-        "requested": MODERN,
+        "requested": STATELESS,
     }
 
 
 def test_default_id_sources_are_random() -> None:
     server = Server(demo_app())
     store = MemoryStore()
-    body = modern_request("tools/call", {"name": "count", "arguments": {"n": 1}})
+    body = stateless_request("tools/call", {"name": "count", "arguments": {"n": 1}})
     request = HttpRequest.build("POST", "/mcp", [*HEAD, *routing_headers(body)])
     start = run_plan(server.receive(request, json.dumps(body).encode()), store)[0]
     assert isinstance(start, StartStream)
@@ -579,7 +583,7 @@ def test_default_id_sources_are_random() -> None:
 
 
 def test_discover_result_shape(harness: Harness) -> None:
-    out = post_modern(harness, modern_request("server/discover", rid="discover-1"))
+    out = post_stateless(harness, stateless_request("server/discover", rid="discover-1"))
     assert body_of(out) == {
         "jsonrpc": "2.0",
         "id": "discover-1",
@@ -596,7 +600,7 @@ def test_discover_result_shape(harness: Harness) -> None:
 
 def test_discover_reports_instructions_and_app_cache_hints() -> None:
     harness = make_harness(App("i", "9", instructions="Use the tools.", cache_ttl_ms=3600000, cache_scope="public"))
-    result = result_of(post_modern(harness, modern_request("server/discover")))
+    result = result_of(post_stateless(harness, stateless_request("server/discover")))
     assert result == {
         "supportedVersions": SUPPORTED,
         "capabilities": {"logging": {}, "completions": {}},
@@ -627,12 +631,12 @@ def test_discover_and_initialize_report_the_same_instructions() -> None:
         )
     )["result"]
     assert session_result["instructions"] == "Use the tools."
-    assert result_of(post_modern(harness, modern_request("server/discover")))["instructions"] == "Use the tools."
+    assert result_of(post_stateless(harness, stateless_request("server/discover")))["instructions"] == "Use the tools."
 
 
 def test_discover_works_without_client_info_and_with_it(harness: Harness) -> None:
-    meta = modern_meta({"sampling": {}}, **{"io.modelcontextprotocol/clientInfo": {"name": "c", "version": "1"}})
-    result = result_of(post_modern(harness, modern_request("server/discover", meta=meta)))
+    meta = stateless_meta({"sampling": {}}, **{"io.modelcontextprotocol/clientInfo": {"name": "c", "version": "1"}})
+    result = result_of(post_stateless(harness, stateless_request("server/discover", meta=meta)))
     assert result["_meta"] == {META_SERVER_INFO: DEMO_INFO}
 
 
@@ -645,15 +649,17 @@ def test_discover_works_without_client_info_and_with_it(harness: Harness) -> Non
         ("resources/templates/list", "resourceTemplates", ["test://items/{id}"]),
     ],
 )
-def test_lists_carry_result_type_and_app_cache_hints(modern: Harness, method: str, key: str, names: list[str]) -> None:
-    result = result_of(post_modern(modern, modern_request(method)))
+def test_lists_carry_result_type_and_app_cache_hints(
+    stateless: Harness, method: str, key: str, names: list[str]
+) -> None:
+    result = result_of(post_stateless(stateless, stateless_request(method)))
     assert set(result) == {key, "resultType", "_meta", "ttlMs", "cacheScope"}
     assert [
         item.get("name") if key in ("tools", "prompts") else item.get("uri", item.get("uriTemplate"))
         for item in result[key]
     ] == names
     assert (result["resultType"], result["ttlMs"], result["cacheScope"]) == ("complete", 1000, "public")
-    assert result["_meta"] == {META_SERVER_INFO: MODERN_INFO}
+    assert result["_meta"] == {META_SERVER_INFO: STATELESS_INFO}
 
 
 def test_every_page_carries_the_cache_hints() -> None:
@@ -661,14 +667,14 @@ def test_every_page_carries_the_cache_hints() -> None:
     for i in range(3):
         app.tool(name=f"t{i}")(demo_app().tools["add"].fn)
     harness = make_harness(app, Config(page_size=2))
-    first = result_of(post_modern(harness, modern_request("tools/list")))
+    first = result_of(post_stateless(harness, stateless_request("tools/list")))
     assert [t["name"] for t in first["tools"]] == ["t0", "t1"]
     assert (first["ttlMs"], first["cacheScope"]) == (7, "public")
-    second = result_of(post_modern(harness, modern_request("tools/list", {"cursor": first["nextCursor"]})))
+    second = result_of(post_stateless(harness, stateless_request("tools/list", {"cursor": first["nextCursor"]})))
     assert [t["name"] for t in second["tools"]] == ["t2"]
     assert "nextCursor" not in second
     assert (second["ttlMs"], second["cacheScope"]) == (7, "public")
-    bad = body_of(post_modern(harness, modern_request("tools/list", {"cursor": "??"}, rid=5)))
+    bad = body_of(post_stateless(harness, stateless_request("tools/list", {"cursor": "??"}, rid=5)))
     assert bad == {
         "jsonrpc": "2.0",
         "id": 5,
@@ -691,11 +697,11 @@ def test_every_page_carries_the_cache_hints() -> None:
     ],
 )
 def test_resource_reads_carry_their_own_cache_hints(
-    modern: Harness, uri: str, value: str, content: dict[str, Any], ttl: int, scope: str
+    stateless: Harness, uri: str, value: str, content: dict[str, Any], ttl: int, scope: str
 ) -> None:
-    run = run_handler(post_modern(modern, modern_request("resources/read", {"uri": uri}, rid=3)))
+    run = run_handler(post_stateless(stateless, stateless_request("resources/read", {"uri": uri}, rid=3)))
     assert run.call.cache == (ttl, scope)
-    out = modern.run(run.exchange.complete(run.call, value))
+    out = stateless.run(run.exchange.complete(run.call, value))
     assert body_of(out) == {
         "jsonrpc": "2.0",
         "id": 3,
@@ -704,26 +710,26 @@ def test_resource_reads_carry_their_own_cache_hints(
             "ttlMs": ttl,
             "cacheScope": scope,
             "resultType": "complete",
-            "_meta": {META_SERVER_INFO: MODERN_INFO},
+            "_meta": {META_SERVER_INFO: STATELESS_INFO},
         },
     }
 
 
-def test_legacy_resource_reads_have_no_cache_hints(modern: Harness) -> None:
-    session = modern.initialize()
+def test_handshake_resource_reads_have_no_cache_hints(stateless: Harness) -> None:
+    session = stateless.initialize()
     run = run_handler(
-        modern.post(
+        stateless.post(
             {"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": "test://cached"}}, session
         )
     )
-    out = modern.run(run.exchange.complete(run.call, "cached"))
+    out = stateless.run(run.exchange.complete(run.call, "cached"))
     assert body_of(out)["result"] == {
         "contents": [{"uri": "test://cached", "text": "cached", "mimeType": "text/plain"}]
     }
 
 
 def test_tool_call_results_have_no_cache_hints(harness: Harness) -> None:
-    run = run_handler(post_modern(harness, modern_request("tools/call", {"name": "add", "arguments": {"a": 1}})))
+    run = run_handler(post_stateless(harness, stateless_request("tools/call", {"name": "add", "arguments": {"a": 1}})))
     assert run.call.kwargs == {"a": 1}
     assert run.call.answers == {}
     out = harness.run(run.exchange.complete(run.call, "3"))
@@ -741,8 +747,8 @@ def test_tool_call_results_have_no_cache_hints(harness: Harness) -> None:
 
 
 def test_prompt_results_have_no_cache_hints(harness: Harness) -> None:
-    body = modern_request("prompts/get", {"name": "greet", "arguments": {"name": "Ada"}})
-    run = run_handler(post_modern(harness, body))
+    body = stateless_request("prompts/get", {"name": "greet", "arguments": {"name": "Ada"}})
+    run = run_handler(post_stateless(harness, body))
     out = harness.run(run.exchange.complete(run.call, "Hello Ada!"))
     assert body_of(out)["result"] == {
         "messages": [{"role": "user", "content": {"type": "text", "text": "Hello Ada!"}}],
@@ -753,14 +759,14 @@ def test_prompt_results_have_no_cache_hints(harness: Harness) -> None:
 
 
 def test_a_result_meta_from_the_handler_is_kept(harness: Harness) -> None:
-    run = run_handler(post_modern(harness, modern_request("tools/call", {"name": "add", "arguments": {"a": 1}})))
+    run = run_handler(post_stateless(harness, stateless_request("tools/call", {"name": "add", "arguments": {"a": 1}})))
     value = {"content": [{"type": "text", "text": "x"}], "_meta": {"app/key": 1}, "resultType": "complete"}
     result = body_of(harness.run(run.exchange.complete(run.call, value)))["result"]
     assert result["_meta"] == {"app/key": 1, META_SERVER_INFO: DEMO_INFO}
 
 
-def test_modern_tool_errors(harness: Harness) -> None:
-    run = run_handler(post_modern(harness, modern_request("tools/call", {"name": "fail"})))
+def test_stateless_tool_errors(harness: Harness) -> None:
+    run = run_handler(post_stateless(harness, stateless_request("tools/call", {"name": "fail"})))
     result = body_of(harness.run(run.exchange.fail(run.call, ToolError("it broke"))))["result"]
     assert result == {
         "content": [{"type": "text", "text": "it broke"}],
@@ -768,8 +774,8 @@ def test_modern_tool_errors(harness: Harness) -> None:
         "resultType": "complete",
         "_meta": {META_SERVER_INFO: DEMO_INFO},
     }
-    # A protocol error a handler raises keeps its HTTP status on the modern path.
-    run = run_handler(post_modern(harness, modern_request("tools/call", {"name": "fail"}, rid=2)))
+    # A protocol error a handler raises keeps its HTTP status on the stateless path.
+    run = run_handler(post_stateless(harness, stateless_request("tools/call", {"name": "fail"}, rid=2)))
     exc = RemoteProtocolError("Not Found: gone", error_status_hint=404, code=-32601)
     assert error_of(harness.run(run.exchange.fail(run.call, exc)), 404) == {
         "jsonrpc": "2.0",
@@ -777,21 +783,21 @@ def test_modern_tool_errors(harness: Harness) -> None:
         "error": {"code": -32601, "message": "Not Found: gone"},
     }
     # A local error stays 200 with an internal-error body.
-    run = run_handler(post_modern(harness, modern_request("tools/call", {"name": "fail"}, rid=3)))
+    run = run_handler(post_stateless(harness, stateless_request("tools/call", {"name": "fail"}, rid=3)))
     response = only_response(harness.run(run.exchange.fail(run.call, LocalProtocolError("oops"))))
     assert response.status == 200
     assert json.loads(response.body)["error"] == {"code": -32603, "message": "oops"}
 
 
 def test_unknown_tool_and_missing_resource(harness: Harness) -> None:
-    body = modern_request("tools/call", {"name": "nope"}, rid=4)
-    assert body_of(post_modern(harness, body)) == {
+    body = stateless_request("tools/call", {"name": "nope"}, rid=4)
+    assert body_of(post_stateless(harness, body)) == {
         "jsonrpc": "2.0",
         "id": 4,
         "error": {"code": -32602, "message": "Unknown tool: 'nope'"},
     }
-    body = modern_request("resources/read", {"uri": "test://none"}, rid=5)
-    out = post_modern(harness, body)
+    body = stateless_request("resources/read", {"uri": "test://none"}, rid=5)
+    out = post_stateless(harness, body)
     assert only_response(out).status == 200
     assert body_of(out) == {
         "jsonrpc": "2.0",
@@ -799,10 +805,10 @@ def test_unknown_tool_and_missing_resource(harness: Harness) -> None:
         "error": {"code": -32602, "message": "Resource not found: test://none", "data": {"uri": "test://none"}},
     }
     session = harness.initialize()
-    legacy = body_of(
+    handshake = body_of(
         harness.post({"jsonrpc": "2.0", "id": 6, "method": "resources/read", "params": {"uri": "test://none"}}, session)
     )
-    assert legacy["error"] == {
+    assert handshake["error"] == {
         "code": -32002,
         "message": "Resource not found: test://none",
         "data": {"uri": "test://none"},
@@ -813,7 +819,10 @@ def test_unknown_tool_and_missing_resource(harness: Harness) -> None:
 
 
 def lookup(arguments: dict[str, Any], headers: list[tuple[str, str | bytes]], rid: Any = 1) -> dict[str, Any]:
-    return {"body": modern_request("tools/call", {"name": "lookup", "arguments": arguments}, rid=rid), "extra": headers}
+    return {
+        "body": stateless_request("tools/call", {"name": "lookup", "arguments": arguments}, rid=rid),
+        "extra": headers,
+    }
 
 
 @pytest.mark.parametrize(
@@ -847,9 +856,9 @@ def lookup(arguments: dict[str, Any], headers: list[tuple[str, str | bytes]], ri
         ({"region": "eu"}, [("mcp-param-region", "eu"), ("mcp-param-undeclared", "anything")]),
     ],
 )
-def test_mirrored_parameters_accepted(modern: Harness, arguments: dict[str, Any], headers: list[Any]) -> None:
+def test_mirrored_parameters_accepted(stateless: Harness, arguments: dict[str, Any], headers: list[Any]) -> None:
     call = lookup(arguments, headers)
-    out = post_modern(modern, call["body"], extra=call["extra"])
+    out = post_stateless(stateless, call["body"], extra=call["extra"])
     assert isinstance(out[0], RunHandler), out
     assert out[0].call.kwargs == arguments
 
@@ -926,10 +935,10 @@ def test_mirrored_parameters_accepted(modern: Harness, arguments: dict[str, Any]
     ],
 )
 def test_mirrored_parameters_refused(
-    modern: Harness, arguments: dict[str, Any], headers: list[Any], message: str
+    stateless: Harness, arguments: dict[str, Any], headers: list[Any], message: str
 ) -> None:
     call = lookup(arguments, headers, rid="p")
-    out = post_modern(modern, call["body"], extra=call["extra"])
+    out = post_stateless(stateless, call["body"], extra=call["extra"])
     assert error_of(out, 400) == {
         "jsonrpc": "2.0",
         "id": "p",
@@ -937,28 +946,28 @@ def test_mirrored_parameters_refused(
     }
 
 
-def test_invalid_arguments_are_a_tool_error_before_the_headers_are_checked(modern: Harness) -> None:
+def test_invalid_arguments_are_a_tool_error_before_the_headers_are_checked(stateless: Harness) -> None:
     call = lookup({"count": "many"}, [])
-    result = result_of(post_modern(modern, call["body"]))
+    result = result_of(post_stateless(stateless, call["body"]))
     assert result["isError"] is True
     assert result["content"][0]["text"].startswith("Invalid arguments for tool 'lookup':")
 
 
-def test_mirrored_integer_comparison_is_exact_for_big_integers(modern: Harness) -> None:
+def test_mirrored_integer_comparison_is_exact_for_big_integers(stateless: Harness) -> None:
     call = lookup({"count": 9007199254740993}, [("mcp-param-count", "9007199254740992")])
-    out = post_modern(modern, call["body"], extra=call["extra"])
+    out = post_stateless(stateless, call["body"], extra=call["extra"])
     assert error_of(out, 400)["error"]["code"] == -32020
 
 
-def test_mirrored_integer_beyond_float_range_is_refused_not_crashing(modern: Harness) -> None:
+def test_mirrored_integer_beyond_float_range_is_refused_not_crashing(stateless: Harness) -> None:
     call = lookup({"count": 10**400}, [("mcp-param-count", "1")])
-    out = post_modern(modern, call["body"], extra=call["extra"])
+    out = post_stateless(stateless, call["body"], extra=call["extra"])
     assert error_of(out, 400)["error"]["code"] == -32020
 
 
-def test_non_ascii_whitespace_around_a_mirrored_value_is_refused(modern: Harness) -> None:
+def test_non_ascii_whitespace_around_a_mirrored_value_is_refused(stateless: Harness) -> None:
     call = lookup({"region": "Hello"}, [("mcp-param-region", b"\xa0Hello")])
-    out = post_modern(modern, call["body"], extra=call["extra"])
+    out = post_stateless(stateless, call["body"], extra=call["extra"])
     assert error_of(out, 400)["error"]["code"] == -32020
 
 
@@ -966,7 +975,7 @@ def test_non_ascii_whitespace_around_a_mirrored_value_is_refused(modern: Harness
 
 
 def test_no_logs_without_a_log_level(harness: Harness) -> None:
-    run = run_handler(post_modern(harness, modern_request("tools/call", {"name": "chatty"})))
+    run = run_handler(post_stateless(harness, stateless_request("tools/call", {"name": "chatty"})))
     assert run.exchange.peer.log_level is None
     for level in ("debug", "info", "emergency"):
         assert harness.run(run.exchange.log(1, level, "hello", None)) == []
@@ -974,8 +983,8 @@ def test_no_logs_without_a_log_level(harness: Harness) -> None:
 
 
 def test_logs_at_or_above_the_requested_level(harness: Harness) -> None:
-    body = modern_request("tools/call", {"name": "chatty"}, meta=modern_meta(**{META_LOG_LEVEL: "warning"}))
-    run = run_handler(post_modern(harness, body))
+    body = stateless_request("tools/call", {"name": "chatty"}, meta=stateless_meta(**{META_LOG_LEVEL: "warning"}))
+    run = run_handler(post_stateless(harness, body))
     assert run.exchange.peer.log_level == "warning"
     assert harness.run(run.exchange.log(1, "info", "quiet", None)) == []
     out = harness.run(run.exchange.log(1, "warning", "loud", "app"))
@@ -995,8 +1004,8 @@ def test_logs_at_or_above_the_requested_level(harness: Harness) -> None:
 
 @pytest.mark.parametrize("level", ["loud", "INFO", 3, ""])
 def test_invalid_log_level_is_invalid_params(harness: Harness, level: Any) -> None:
-    body = modern_request("tools/list", rid=9, meta=modern_meta(**{META_LOG_LEVEL: level}))
-    assert error_of(post_modern(harness, body), 400) == {
+    body = stateless_request("tools/list", rid=9, meta=stateless_meta(**{META_LOG_LEVEL: level}))
+    assert error_of(post_stateless(harness, body), 400) == {
         "jsonrpc": "2.0",
         "id": 9,
         "error": {"code": -32602, "message": f"Invalid params: unknown logLevel {level!r}"},
@@ -1006,10 +1015,10 @@ def test_invalid_log_level_is_invalid_params(harness: Harness, level: Any) -> No
 @pytest.mark.parametrize(
     ("peer", "level", "wanted"),
     [
-        (Peer(None, MODERN, modern=True), "emergency", False),
-        (Peer(None, MODERN, log_level="info", modern=True), "debug", False),
-        (Peer(None, MODERN, log_level="info", modern=True), "info", True),
-        (Peer(None, MODERN, log_level="info", modern=True), "error", True),
+        (Peer(None, STATELESS, stateless=True), "emergency", False),
+        (Peer(None, STATELESS, log_level="info", stateless=True), "debug", False),
+        (Peer(None, STATELESS, log_level="info", stateless=True), "info", True),
+        (Peer(None, STATELESS, log_level="info", stateless=True), "error", True),
         (Peer("s", "2025-11-25"), "debug", True),
         (Peer("s", "2025-11-25", log_level="error"), "warning", False),
         (Peer("s", "2025-11-25", log_level="error"), "critical", True),
@@ -1020,32 +1029,32 @@ def test_peer_wants_log(peer: Peer, level: str, wanted: bool) -> None:
 
 
 def test_peer_capabilities_must_be_objects() -> None:
-    peer = Peer(None, MODERN, {"sampling": {}, "roots": True, "elicitation": None}, modern=True)
+    peer = Peer(None, STATELESS, {"sampling": {}, "roots": True, "elicitation": None}, stateless=True)
     assert peer.has_capability("sampling") is True
     assert peer.has_capability("roots") is False
     assert peer.has_capability("elicitation") is False
     assert peer.has_capability("experimental") is False
 
 
-def test_the_modern_peer_of_a_request(harness: Harness) -> None:
-    meta = modern_meta({"sampling": {}}, **{"io.modelcontextprotocol/clientInfo": {"name": "c"}})
-    run = run_handler(post_modern(harness, modern_request("tools/call", {"name": "chatty"}, meta=meta)))
-    assert run.exchange.peer == Peer(None, MODERN, {"sampling": {}}, None, modern=True, server_info=DEMO_INFO)
+def test_the_stateless_peer_of_a_request(harness: Harness) -> None:
+    meta = stateless_meta({"sampling": {}}, **{"io.modelcontextprotocol/clientInfo": {"name": "c"}})
+    run = run_handler(post_stateless(harness, stateless_request("tools/call", {"name": "chatty"}, meta=meta)))
+    assert run.exchange.peer == Peer(None, STATELESS, {"sampling": {}}, None, stateless=True, server_info=DEMO_INFO)
     assert run.exchange.session_id is None
     assert run.exchange.cancel_on_disconnect is True
     session = harness.initialize()
-    legacy = run_handler(
+    handshake = run_handler(
         harness.post({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "chatty"}}, session)
     )
-    assert legacy.exchange.cancel_on_disconnect is False
+    assert handshake.exchange.cancel_on_disconnect is False
 
 
 # -- streaming tools -----------------------------------------------------------------------
 
 
 def test_streaming_tool_has_no_ids_no_priming_and_no_store(harness: Harness) -> None:
-    meta = modern_meta(progressToken="tok")
-    body = modern_request("tools/call", {"name": "count", "arguments": {"n": 2}}, rid=7, meta=meta)
+    meta = stateless_meta(progressToken="tok")
+    body = stateless_request("tools/call", {"name": "count", "arguments": {"n": 2}}, rid=7, meta=meta)
     headers = [*HEAD, *routing_headers(body), ("mcp-session-id", "ignored"), ("last-event-id", "s1-0")]
     plan = harness.server.receive(HttpRequest.build("POST", "/mcp", headers), json.dumps(body).encode())
     outputs, commands = collect(plan, harness.store)
@@ -1098,8 +1107,8 @@ def test_streaming_tool_has_no_ids_no_priming_and_no_store(harness: Harness) -> 
 
 
 def test_streaming_tool_without_token_or_log_level_sends_only_the_result(harness: Harness) -> None:
-    body = modern_request("tools/call", {"name": "count", "arguments": {"n": 2}}, rid=8)
-    outputs = post_modern(harness, body)
+    body = stateless_request("tools/call", {"name": "count", "arguments": {"n": 2}}, rid=8)
+    outputs = post_stateless(harness, body)
     assert isinstance(outputs[0], StartStream)
     run = run_handler(outputs)
     assert harness.run(run.exchange.chunk(run.call, "1")) == []
@@ -1109,9 +1118,9 @@ def test_streaming_tool_without_token_or_log_level_sends_only_the_result(harness
 
 
 def test_streaming_tool_with_log_level_sends_log_messages(harness: Harness) -> None:
-    meta = modern_meta(**{META_LOG_LEVEL: "info"})
+    meta = stateless_meta(**{META_LOG_LEVEL: "info"})
     run = run_handler(
-        post_modern(harness, modern_request("tools/call", {"name": "count", "arguments": {"n": 1}}, meta=meta))
+        post_stateless(harness, stateless_request("tools/call", {"name": "count", "arguments": {"n": 1}}, meta=meta))
     )
     out = harness.run(run.exchange.chunk(run.call, "1"))
     message = {
@@ -1126,19 +1135,19 @@ def test_streaming_tool_with_log_level_sends_log_messages(harness: Harness) -> N
     assert out == [SendEvent(None, "s1", 1, frame_event(dumps(message)))]
 
 
-def test_modern_exchange_refuses_server_requests(harness: Harness) -> None:
+def test_stateless_exchange_refuses_server_requests(harness: Harness) -> None:
     run = run_handler(
-        post_modern(harness, modern_request("tools/call", {"name": "chatty"}, capabilities={"sampling": {}}))
+        post_stateless(harness, stateless_request("tools/call", {"name": "chatty"}, capabilities={"sampling": {}}))
     )
     with pytest.raises(LocalProtocolError, match="no server-to-client requests"):
         harness.run(run.exchange.server_request(1, "sampling/createMessage", {}))
-    # close_stream is for resumable legacy streams only.
+    # close_stream is for resumable handshake streams only.
     assert harness.run(run.exchange.close_stream(1)) == []
 
 
-def test_progress_on_the_modern_path(harness: Harness) -> None:
-    body = modern_request("tools/call", {"name": "chatty"}, rid=4, meta=modern_meta(progressToken=9))
-    run = run_handler(post_modern(harness, body))
+def test_progress_on_the_stateless_path(harness: Harness) -> None:
+    body = stateless_request("tools/call", {"name": "chatty"}, rid=4, meta=stateless_meta(progressToken=9))
+    run = run_handler(post_stateless(harness, body))
     out = harness.run(run.exchange.progress(run.call, 0.5, None, None))
     progress = {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 9, "progress": 0.5}}
     assert out == [StartStream(None, "s1", sse_headers(None)), SendEvent(None, "s1", 1, frame_event(dumps(progress)))]
@@ -1147,7 +1156,7 @@ def test_progress_on_the_modern_path(harness: Harness) -> None:
 
 
 def test_a_failing_resource_handler_is_an_internal_error(harness: Harness) -> None:
-    run = run_handler(post_modern(harness, modern_request("resources/read", {"uri": "test://text"}, rid=6)))
+    run = run_handler(post_stateless(harness, stateless_request("resources/read", {"uri": "test://text"}, rid=6)))
     out = harness.run(run.exchange.fail(run.call, ValueError("disk on fire")))
     response = only_response(out)
     assert response.status == 200
@@ -1158,13 +1167,13 @@ def test_a_failing_resource_handler_is_an_internal_error(harness: Harness) -> No
     }
 
 
-# -- the helpers of _modern directly ---------------------------------------------------------------
+# -- the helpers of _stateless directly ---------------------------------------------------------------
 
 
-def test_modern_meta_capabilities() -> None:
-    from mcp_sansio._modern import ModernMeta
+def test_stateless_meta_capabilities() -> None:
+    from mcp_sansio._stateless_rules import StatelessMeta
 
-    meta = ModernMeta(MODERN, {"sampling": {}, "roots": None}, None, None)
+    meta = StatelessMeta(STATELESS, {"sampling": {}, "roots": None}, None, None)
     assert meta.has_capability("sampling") is True
     assert meta.has_capability("roots") is False
     assert meta.has_capability("elicitation") is False
@@ -1172,7 +1181,7 @@ def test_modern_meta_capabilities() -> None:
 
 def test_header_paths_skip_odd_schemas() -> None:
     from mcp_sansio._http import Headers
-    from mcp_sansio._modern import check_param_headers
+    from mcp_sansio._stateless_rules import check_param_headers
 
     schema = {
         "type": "object",
@@ -1206,14 +1215,14 @@ def test_header_paths_skip_odd_schemas() -> None:
     ],
 )
 def test_decode_header_value(raw: str, decoded: str) -> None:
-    from mcp_sansio._modern import decode_header_value
+    from mcp_sansio._stateless_rules import decode_header_value
 
     assert decode_header_value(raw) == decoded
 
 
 @pytest.mark.parametrize("raw", ["a\nb", "tab\x7f", "é", "=?base64?w6k?=", "=?base64?_-8=?="])
 def test_decode_header_value_refusals(raw: str) -> None:
-    from mcp_sansio._modern import decode_header_value
+    from mcp_sansio._stateless_rules import decode_header_value
 
     with pytest.raises(RemoteProtocolError) as info:
         decode_header_value(raw)

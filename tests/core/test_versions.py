@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from mcp_sansio import LATEST_LEGACY_VERSION, LEGACY_VERSIONS
+from mcp_sansio import HANDSHAKE_VERSIONS, LATEST_HANDSHAKE_VERSION
 from mcp_sansio._versions import (
     DEFAULT_HEADERLESS_VERSION,
-    MODERN_VERSIONS,
+    STATELESS_VERSIONS,
     has_batches,
     has_priming,
     has_protocol_header,
@@ -18,10 +18,10 @@ from mcp_sansio._versions import (
 
 
 def test_constants() -> None:
-    assert LEGACY_VERSIONS == ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
-    assert LATEST_LEGACY_VERSION == "2025-11-25"
+    assert HANDSHAKE_VERSIONS == ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+    assert LATEST_HANDSHAKE_VERSION == "2025-11-25"
     assert DEFAULT_HEADERLESS_VERSION == "2025-03-26"
-    assert list(LEGACY_VERSIONS) == sorted(LEGACY_VERSIONS)
+    assert list(HANDSHAKE_VERSIONS) == sorted(HANDSHAKE_VERSIONS)
 
 
 @pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"])
@@ -57,15 +57,15 @@ def test_headerless_default_has_batches_but_no_header() -> None:
     assert has_protocol_header(DEFAULT_HEADERLESS_VERSION) is False
 
 
-def test_modern_versions_are_not_negotiated_by_initialize() -> None:
-    assert MODERN_VERSIONS == ("2026-07-28",)
-    assert not set(MODERN_VERSIONS) & set(LEGACY_VERSIONS)
-    # initialize belongs to the legacy revisions: a modern version gets the newest legacy one.
+def test_stateless_versions_are_not_negotiated_by_initialize() -> None:
+    assert STATELESS_VERSIONS == ("2026-07-28",)
+    assert not set(STATELESS_VERSIONS) & set(HANDSHAKE_VERSIONS)
+    # initialize belongs to the handshake revisions: a stateless version gets the newest handshake one.
     assert negotiate("2026-07-28") == "2025-11-25"
 
 
-def test_modern_versions_have_the_newer_features() -> None:
-    for version in MODERN_VERSIONS:
+def test_stateless_versions_have_the_newer_features() -> None:
+    for version in STATELESS_VERSIONS:
         assert has_priming(version) is True
         assert has_protocol_header(version) is True
         assert has_batches(version) is False

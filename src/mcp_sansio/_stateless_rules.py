@@ -2,8 +2,8 @@
 
 A dual-era server picks the era per request: a body whose ``params._meta``
 carries a protocol version, or an ``MCP-Protocol-Version`` header that names no
-legacy revision, is modern; everything else (``initialize``, a session id, a
-legacy header, no header) is legacy. Modern requests are validated in the
+handshake revision, is stateless; everything else (``initialize``, a session id, a
+handshake header, no header) is handshake. Stateless requests are validated in the
 order the specification's error codes imply: required ``_meta`` (-32602),
 header and body versions equal (-32020), version supported (-32022), routing
 headers equal to the body (-32020).
@@ -21,7 +21,7 @@ from typing import Any, Final
 from ._errors import INVALID_PARAMS, RemoteProtocolError
 from ._http import Headers
 from ._session import LOG_LEVELS
-from ._versions import LEGACY_VERSIONS, MODERN_VERSIONS
+from ._versions import HANDSHAKE_VERSIONS, STATELESS_VERSIONS
 
 __all__ = [
     "HEADER_MISMATCH",
@@ -34,8 +34,8 @@ __all__ = [
     "META_SUBSCRIPTION",
     "REMOVED_METHODS",
     "CACHEABLE_METHODS",
-    "ModernMeta",
-    "is_modern",
+    "StatelessMeta",
+    "is_stateless",
     "validate_request",
     "supported_versions",
 ]
@@ -48,7 +48,7 @@ META_CLIENT_INFO: Final = "io.modelcontextprotocol/clientInfo"
 META_LOG_LEVEL: Final = "io.modelcontextprotocol/logLevel"
 META_SERVER_INFO: Final = "io.modelcontextprotocol/serverInfo"
 META_SUBSCRIPTION: Final = "io.modelcontextprotocol/subscriptionId"
-# Legacy methods that do not exist in the stateless revision: 404 / -32601 there.
+# Handshake methods that do not exist in the stateless revision: 404 / -32601 there.
 REMOVED_METHODS: Final = frozenset(
     {
         "initialize",
@@ -75,11 +75,11 @@ _PLAIN_VALUE: Final = re.compile(r"[\t\x20-\x7e]*")
 
 def supported_versions() -> list[str]:
     """Every revision this dual-era server speaks, newest first (discover and -32022 agree)."""
-    return [*reversed(MODERN_VERSIONS), *reversed(LEGACY_VERSIONS)]
+    return [*reversed(STATELESS_VERSIONS), *reversed(HANDSHAKE_VERSIONS)]
 
 
 @dataclass(frozen=True, slots=True)
-class ModernMeta:
+class StatelessMeta:
     """What a stateless request says about its client."""
 
     protocol_version: str
@@ -100,13 +100,13 @@ def _meta_of(body: object) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-def is_modern(headers: Headers, body: object) -> bool:
+def is_stateless(headers: Headers, body: object) -> bool:
     """Whether a POST is served under the stateless revision (see the module docstring)."""
     meta = _meta_of(body)
     if meta is not None and META_VERSION in meta:
         return True
     version = headers.get("mcp-protocol-version")
-    return version is not None and version not in LEGACY_VERSIONS
+    return version is not None and version not in HANDSHAKE_VERSIONS
 
 
 def _mismatch(message: str) -> RemoteProtocolError:
@@ -131,8 +131,8 @@ def decode_header_value(raw: str) -> str:
         raise _mismatch(f"header value {value!r} is not valid Base64") from None
 
 
-def validate_request(headers: Headers, body: dict[str, Any]) -> ModernMeta:
-    """Check a modern request's ``_meta`` and routing headers against its body.
+def validate_request(headers: Headers, body: dict[str, Any]) -> StatelessMeta:
+    """Check a stateless request's ``_meta`` and routing headers against its body.
 
     Raises:
         RemoteProtocolError: -32602, -32020 or -32022 (HTTP 400), in that order of precedence.
@@ -152,7 +152,7 @@ def validate_request(headers: Headers, body: dict[str, Any]) -> ModernMeta:
         raise _mismatch("the MCP-Protocol-Version header is required")
     if header_version != version:
         raise _mismatch(f"MCP-Protocol-Version {header_version!r} does not match _meta protocolVersion {version!r}")
-    if version not in MODERN_VERSIONS:
+    if version not in STATELESS_VERSIONS:
         raise RemoteProtocolError(
             "Unsupported protocol version",
             code=UNSUPPORTED_VERSION,
@@ -163,7 +163,7 @@ def validate_request(headers: Headers, body: dict[str, Any]) -> ModernMeta:
     if level is not None and level not in LOG_LEVELS:
         raise RemoteProtocolError(f"Invalid params: unknown logLevel {level!r}", code=INVALID_PARAMS)
     info = meta.get(META_CLIENT_INFO)
-    return ModernMeta(version, capabilities, info if isinstance(info, dict) else None, level)
+    return StatelessMeta(version, capabilities, info if isinstance(info, dict) else None, level)
 
 
 def _check_routing(headers: Headers, body: dict[str, Any]) -> None:
