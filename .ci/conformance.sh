@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run the official MCP conformance suite against `mcp-sansio serve examples/everything.py:app`
-# on asyncio and trio: 0.1.16 --suite all, 0.2.0-alpha.12 --requirements 2025-11-25 and
-# --requirements 2026-07-28. Fails if any scored check fails; prints the pass counts at the end.
+# Run the official MCP conformance suite against examples/everything.py served four ways: the h11
+# server on asyncio and on trio, the ASGI app under uvicorn and under hypercorn with trio workers.
+# Suites: 0.1.16 --suite all, 0.2.0-alpha.12 --requirements 2025-11-25 and --requirements 2026-07-28.
+# Fails if any scored check fails; prints the pass counts at the end.
 # (Under 2026-07-28 the unscored tasks-* extension scenarios fail: we do not offer that extension.)
 set -euo pipefail
 WORK=${1:-$PWD/.ci-work}
@@ -14,16 +15,25 @@ echo "node $(node --version)"
 [ -x "$WORK/conf020/node_modules/.bin/conformance" ] || \
   (cd "$WORK/conf020" && npm install --silent --no-audit --no-fund @modelcontextprotocol/conformance@0.2.0-alpha.12 >/dev/null)
 
+# exec: the background job's pid is the server's own, so kill stops it.
+start_server() {
+  case $1 in
+    h11-*) exec mcp-sansio serve examples/everything.py:app --port "$2" --backend "${1#h11-}" ;;
+    uvicorn) exec uvicorn examples.everything:asgi --port "$2" --log-level warning ;;
+    hypercorn-trio) exec hypercorn --worker-class trio --bind "127.0.0.1:$2" examples.everything:asgi ;;
+  esac
+}
+
 summary=()
 status=0
 port=18700
-for backend in asyncio trio; do
+for backend in h11-asyncio h11-trio uvicorn hypercorn-trio; do
   port=$((port + 1))
   log="$WORK/conformance/server-$backend.log"
-  mcp-sansio serve examples/everything.py:app --port "$port" --backend "$backend" >"$log" 2>&1 &
+  start_server "$backend" "$port" >"$log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do
-    grep -q "serving" "$log" 2>/dev/null && break
+    python -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2).close()" 2>/dev/null && break
     sleep 0.1
   done
   url="http://127.0.0.1:$port/mcp"

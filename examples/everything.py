@@ -1,8 +1,10 @@
 """The "everything" server: every fixture the MCP conformance scenarios name, plus a streaming tool.
 
-Serve it with::
+Serve it with the bundled h11 server, or as an ASGI application::
 
     mcp-sansio serve examples/everything.py:app
+    uvicorn examples.everything:asgi
+    hypercorn --worker-class trio examples.everything:asgi
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import anyio
 
 from mcp_sansio import App, Context, InputRequest, ToolError, audio, embedded_resource, image, text
+from mcp_sansio_asgi import AsgiApp
 
 app = App("mcp-sansio-everything", "1.0.0")
 
@@ -452,3 +455,8 @@ async def complete(ref: dict[str, Any], argument: dict[str, Any], context: dict[
         return []
     prefix = str(argument.get("value", ""))
     return [value for value in SUGGESTIONS.get(str(argument.get("name")), []) if value.startswith(prefix)]
+
+
+# -- ASGI ---------------------------------------------------------------------------------------
+
+asgi = AsgiApp(app)

@@ -35,10 +35,10 @@ def firehose(produced: list[int]) -> App:
     return app
 
 
-async def test_slow_reader_pauses_the_generator_and_others_proceed(anyio_backend: str) -> None:
+async def test_slow_reader_pauses_the_generator_and_others_proceed(flavour: str) -> None:
     produced: list[int] = []
     async with anyio.create_task_group() as tg:
-        running = await start(tg, firehose(produced), Config(max_queue_events=4))
+        running = await start(tg, flavour, firehose(produced), Config(max_queue_events=4))
         body = {
             "jsonrpc": "2.0",
             "id": 1,
@@ -76,10 +76,10 @@ async def test_slow_reader_pauses_the_generator_and_others_proceed(anyio_backend
         tg.cancel_scope.cancel()
 
 
-async def test_a_vanished_reader_does_not_block_the_producer(anyio_backend: str) -> None:
+async def test_a_vanished_reader_does_not_block_the_producer(flavour: str) -> None:
     produced: list[int] = []
     async with anyio.create_task_group() as tg:
-        running = await start(tg, firehose(produced), Config(max_queue_events=4))
+        running = await start(tg, flavour, firehose(produced), Config(max_queue_events=4))
         body = {
             "jsonrpc": "2.0",
             "id": 1,

@@ -1,4 +1,4 @@
-"""The h11 server over real sockets: HTTP/1.1 behaviour, on asyncio and trio."""
+"""HTTP/1.1 behaviour over real sockets: every adapter, and the h11 server's own deadlines and parsing."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from mcp_sansio import Config
 from mcp_sansio_h11 import Timeouts
-from tests.adapters.conftest import Running, start
+from tests.adapters.conftest import H11_FLAVOURS, Running, start
 from tests.apps import demo_app
 
 pytestmark = pytest.mark.anyio
@@ -85,6 +85,7 @@ async def test_streaming_tool_over_sse(running: Running) -> None:
     assert data[3]["id"] == 3 and len(data[3]["result"]["content"]) == 3
 
 
+@pytest.mark.parametrize("flavour", H11_FLAVOURS)  # the ASGI server parses HTTP
 async def test_keep_alive_and_pipelining(running: Running) -> None:
     ping = json.dumps(INIT).encode()
     request = (
@@ -101,6 +102,7 @@ async def test_keep_alive_and_pipelining(running: Running) -> None:
     assert received.count(b'"protocolVersion":"2025-11-25"') == 3
 
 
+@pytest.mark.parametrize("flavour", H11_FLAVOURS)  # the ASGI server parses HTTP
 async def test_expect_100_continue(running: Running) -> None:
     body = json.dumps(INIT).encode()
     async with await anyio.connect_tcp(running.host, running.port) as stream:
@@ -132,6 +134,7 @@ async def test_chunked_request_body(running: Running) -> None:
     assert received.startswith(b"HTTP/1.1 200 ")
 
 
+@pytest.mark.parametrize("flavour", H11_FLAVOURS)  # the ASGI server parses HTTP
 async def test_malformed_http_gets_400_and_close(running: Running) -> None:
     received = await raw_exchange(running, b"GARBAGE\r\n\r\n", read_until=b"\n\n")
     assert received.startswith(b"HTTP/1.1 400 ")
@@ -144,9 +147,9 @@ async def test_wrong_path_is_404(running: Running) -> None:
     assert response.status_code == 404
 
 
-async def test_body_limit_while_reading(anyio_backend: str) -> None:
+async def test_body_limit_while_reading(flavour: str) -> None:
     async with anyio.create_task_group() as tg:
-        running = await start(tg, demo_app(), Config(max_body_size=100))
+        running = await start(tg, flavour, demo_app(), Config(max_body_size=100))
         chunk = b"x" * 200
         received = await raw_exchange(
             running,
@@ -159,9 +162,10 @@ async def test_body_limit_while_reading(anyio_backend: str) -> None:
         tg.cancel_scope.cancel()
 
 
-async def test_header_deadline_closes_slow_clients(anyio_backend: str) -> None:
+@pytest.mark.parametrize("flavour", H11_FLAVOURS)  # the ASGI server parses HTTP
+async def test_header_deadline_closes_slow_clients(flavour: str) -> None:
     async with anyio.create_task_group() as tg:
-        running = await start(tg, demo_app(), timeouts=Timeouts(header=0.2, body=0.2, idle=0.2))
+        running = await start(tg, flavour, demo_app(), timeouts=Timeouts(header=0.2, body=0.2, idle=0.2))
         async with await anyio.connect_tcp(running.host, running.port) as stream:
             await stream.send(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             received = b""
@@ -210,9 +214,10 @@ async def test_clients_that_vanish_mid_response_do_not_hurt_the_server(running: 
         assert (await client.post(running.url, json=INIT, headers=HEADERS)).status_code == 200
 
 
-async def test_body_deadline_answers_408(anyio_backend: str) -> None:
+@pytest.mark.parametrize("flavour", H11_FLAVOURS)  # the ASGI server parses HTTP
+async def test_body_deadline_answers_408(flavour: str) -> None:
     async with anyio.create_task_group() as tg:
-        running = await start(tg, demo_app(), timeouts=Timeouts(header=5, body=0.2, idle=5))
+        running = await start(tg, flavour, demo_app(), timeouts=Timeouts(header=5, body=0.2, idle=5))
         received = await raw_exchange(
             running,
             b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json, text/event-stream\r\n"
@@ -223,9 +228,10 @@ async def test_body_deadline_answers_408(anyio_backend: str) -> None:
         tg.cancel_scope.cancel()
 
 
-async def test_idle_keep_alive_connections_are_closed_quietly(anyio_backend: str) -> None:
+@pytest.mark.parametrize("flavour", H11_FLAVOURS)  # the ASGI server parses HTTP
+async def test_idle_keep_alive_connections_are_closed_quietly(flavour: str) -> None:
     async with anyio.create_task_group() as tg:
-        running = await start(tg, demo_app(), timeouts=Timeouts(header=5, body=5, idle=0.2))
+        running = await start(tg, flavour, demo_app(), timeouts=Timeouts(header=5, body=5, idle=0.2))
         async with await anyio.connect_tcp(running.host, running.port) as stream:
             with anyio.fail_after(5):
                 try:

@@ -61,10 +61,10 @@ def stateless_app(finalized: list[str]) -> App:
 
 
 @pytest.fixture
-async def server(anyio_backend: str) -> AsyncIterator[tuple[Running, list[str]]]:
+async def server(flavour: str) -> AsyncIterator[tuple[Running, list[str]]]:
     finalized: list[str] = []
     async with anyio.create_task_group() as tg:
-        yield await start(tg, stateless_app(finalized)), finalized
+        yield await start(tg, flavour, stateless_app(finalized)), finalized
         tg.cancel_scope.cancel()
 
 

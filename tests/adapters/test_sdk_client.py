@@ -26,9 +26,9 @@ def everything() -> App:
 
 
 @pytest.fixture
-async def server(anyio_backend: str, everything: App) -> AsyncIterator[Running]:
+async def server(flavour: str, everything: App) -> AsyncIterator[Running]:
     async with anyio.create_task_group() as tg:
-        yield await start(tg, everything)
+        yield await start(tg, flavour, everything)
         tg.cancel_scope.cancel()
 
 

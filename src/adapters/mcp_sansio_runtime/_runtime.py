@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import logging
 import math
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -55,6 +55,9 @@ log = logging.getLogger("mcp_sansio")
 T = TypeVar("T")
 NOT_FOUND = SendResponse(404, (("content-type", "text/plain"),), b"Not Found\n")
 SHUTTING_DOWN = SendResponse(503, (("content-type", "text/plain"), ("connection", "close")), b"Shutting down\n")
+NOT_STARTED = SendResponse(
+    503, (("content-type", "text/plain"),), b"Not started: run the ASGI lifespan, or enter Runtime.running()\n"
+)
 
 
 @dataclass(eq=False)
@@ -136,6 +139,11 @@ class Runtime:
         """Whether :meth:`running` is active (requests can be served)."""
         return self._task_group is not None
 
+    def start_soon(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
+        """Run ``fn(*args)`` in the runtime's task group (a transport's background work)."""
+        assert self._task_group is not None, "Runtime.running() is not active"
+        self._task_group.start_soon(fn, *args)
+
     async def _expire_forever(self) -> None:
         while True:
             await anyio.sleep(min(60.0, self.server.config.session_idle_timeout))
@@ -172,9 +180,13 @@ class Runtime:
         if request.target.split("?", 1)[0] != self.path:
             await transport.send_response(NOT_FOUND)
             return True
-        if self.closing or self._task_group is None:
+        if self.closing:
             await transport.send_response(SHUTTING_DOWN)
             return False
+        if self._task_group is None:
+            log.error("request refused: the runtime is not running (start it with Runtime.running() or lifespan)")
+            await transport.send_response(NOT_STARTED)
+            return True
         early = self.server.check_head(request)
         if early is not None:
             await transport.send_response(early)
@@ -263,8 +275,7 @@ class Runtime:
                 sink.ready.set()
             elif isinstance(output, RunHandler):
                 sink.exchanges.append(output.exchange)
-                assert self._task_group is not None, "Runtime.running() is not active"
-                self._task_group.start_soon(self._run_handler, output.call, output.exchange, sink)
+                self.start_soon(self._run_handler, output.call, output.exchange, sink)
             elif isinstance(output, StartStream):
                 sink.reader = self.hub.join(output.session_id, output.stream)
                 sink.headers, sink.priming, sink.close_after = output.headers, output.priming, output.close_after
