@@ -80,12 +80,14 @@ class AsgiApp:
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup
+        phase = "startup"
         try:
             async with self.lifespan():
                 await send({"type": "lifespan.startup.complete"})
+                phase = "shutdown"
                 await receive()  # lifespan.shutdown
-        except Exception as exc:  # startup failed: tell the server, which refuses to start
-            await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+        except Exception as exc:  # tell the server (a failed startup makes it refuse to start)
+            await send({"type": f"lifespan.{phase}.failed", "message": f"{type(exc).__name__}: {exc}"})
             return
         await send({"type": "lifespan.shutdown.complete"})
 

@@ -170,6 +170,10 @@ class H11Connection:
     async def send_response(self, response: SendResponse) -> None:
         """Send a complete response."""
         headers = [*response.headers, ("content-length", str(len(response.body)))]
+        if self._conn.their_state is h11.SEND_BODY and all(name != "connection" for name, _ in response.headers):
+            # An answer before the body was read (a refused head, 413): the unread rest makes the
+            # connection unusable, so say it closes, or the client would send its next request into it.
+            headers.append(("connection", "close"))
         events: list[h11.Event] = [h11.Response(status_code=response.status, headers=headers)]
         if response.body:
             events.append(h11.Data(data=response.body))
