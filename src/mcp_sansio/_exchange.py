@@ -366,7 +366,17 @@ class Exchange:
     # -- endings -------------------------------------------------------------
 
     def complete(self, call: Call, value: Any) -> Plan[list[Output]]:
-        """The handler for ``call`` returned ``value``: send its result."""
+        """The handler for ``call`` returned ``value``: send its result.
+
+        A streaming call's result is built from its chunks, so it completes with ``None``.
+
+        Raises:
+            LocalProtocolError: a streaming call completed with a value (it would be lost).
+        """
+        if call.streaming and value is not None:
+            raise LocalProtocolError(
+                f"streaming call {call.name!r} completes with None: its result is built from its chunks"
+            )
         result = self._result(call, value)
         return (yield from self.respond(Response(call.request_id, result)))
 

@@ -191,6 +191,17 @@ def test_progress_needs_a_token_and_must_increase(harness: Harness) -> None:
         harness.run(run.exchange.progress(run.call, 1, 10, "again"))
 
 
+def test_a_streaming_call_completed_with_a_value_is_a_local_error(harness: Harness) -> None:
+    session = harness.initialize()
+    run = run_handler(harness.post(call("count", {"n": 1}), session))
+    harness.run(run.exchange.chunk(run.call, "1"))
+    with pytest.raises(LocalProtocolError, match="completes with None"):
+        harness.run(run.exchange.complete(run.call, "lost"))
+    assert events(harness.run(run.exchange.complete(run.call, None)))[-1]["result"]["content"] == [
+        {"type": "text", "text": "1"}
+    ]
+
+
 def test_responding_twice_is_a_local_error(harness: Harness) -> None:
     session = harness.initialize()
     run = run_handler(harness.post(call("add", {"a": 1}), session))
