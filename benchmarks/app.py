@@ -1,7 +1,8 @@
 """The servers under test: the same three tools for mcp-sansio and for the official SDK.
 
-``app`` is ours (``mcp-sansio serve benchmarks/app.py:app``); it imports only
-``mcp_sansio``, so the SDK's modules never inflate our server's memory.
+``app`` is ours (``mcp-sansio serve benchmarks/app.py:app``), ``asgi`` the same core as
+an ASGI app; the module imports no SDK module at the top, so the SDK never inflates our
+servers' memory.
 ``python -m benchmarks.app --port P [--json]`` serves the official SDK's
 equivalent under uvicorn (log level warning, no access log).
 
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from mcp_sansio import App, Config, Context, Server
+from mcp_sansio_asgi import AsgiApp
 
 # Every bound is generous enough for the largest workload (10,000 idle sessions
 # plus the sessions the other steps open); everything else is the default.
@@ -46,6 +48,7 @@ async def stream_numbers(count: int) -> AsyncIterator[str]:
 
 
 app = Server(_app, Config(max_sessions=MAX_SESSIONS, validate_loopback=True))
+asgi = AsgiApp(app)  # the same core under an ASGI server: uvicorn benchmarks.app:asgi
 
 
 def build_sdk_app(json_response: bool) -> Any:

@@ -72,6 +72,8 @@ def _baseline(results: Sequence[Result], row: Result, baseline: str) -> Result |
 def _ratios(row: Result, base: Result | None) -> tuple[str, str]:
     if base is None or row.value is None or base.value is None or row.server == base.server:
         return "—", "—"
+    if not (row.value if not row.higher_is_better else base.value):
+        return "—", "—"  # a zero below the measurement's noise (tiny smoke counts) has no ratio
     better = row.value / base.value if row.higher_is_better else base.value / row.value
     p99 = "—" if row.p99_ms is None or not base.p99_ms else f"{row.p99_ms / base.p99_ms:.2f}"
     return f"{better:.2f}x", p99

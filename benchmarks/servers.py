@@ -2,7 +2,7 @@
 
 A server is a :class:`ServerSpec`: a name, a command line for a port and a
 response mode, and a readiness check. To benchmark another server, add one
-entry to :data:`SERVERS` (for example an ASGI app under uvicorn or hypercorn).
+entry to :data:`SERVERS`.
 Whether a server speaks the 2026-07-28 revision is probed at run time, not
 declared, so an entry picks it up the day it ships.
 """
@@ -76,6 +76,19 @@ def _ours(*extra: str) -> Callable[[int, Mode], list[str]]:
     return command
 
 
+def _asgi(server: str) -> Callable[[int, Mode], list[str]]:
+    """Our ASGI app (``benchmarks.app:asgi``) under an ASGI server, logging only warnings."""
+
+    def command(port: int, mode: Mode) -> list[str]:
+        if server == "uvicorn":
+            return [sys.executable, "-m", "uvicorn", "benchmarks.app:asgi", "--host", HOST, "--port", str(port),
+                    "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
+        return [sys.executable, "-m", "hypercorn", "benchmarks.app:asgi", "--bind", f"{HOST}:{port}",
+                "--log-level", "warning"]
+
+    return command
+
+
 def _sdk(port: int, mode: Mode) -> list[str]:
     return [sys.executable, "-m", "benchmarks.app", "--port", str(port), *(["--json"] if mode == "json" else [])]
 
@@ -85,6 +98,8 @@ SERVERS: list[ServerSpec] = [
     ServerSpec("h11 asyncio", _ours("--backend", "asyncio"), "echo_logged", initializes),
     ServerSpec("h11 asyncio+uvloop", _ours("--backend", "asyncio", "--uvloop"), "echo_logged", initializes),
     ServerSpec("h11 trio", _ours("--backend", "trio"), "echo_logged", initializes),
+    ServerSpec("asgi uvicorn+httptools+uvloop", _asgi("uvicorn"), "echo_logged", initializes),
+    ServerSpec("asgi hypercorn", _asgi("hypercorn"), "echo_logged", initializes),
     ServerSpec(BASELINE, _sdk, "echo", initializes),
 ]
 
