@@ -8,12 +8,16 @@ to store; it never performs I/O. See :class:`Server` for the entry point and
 from ._config import Config
 from ._context import Context
 from ._errors import (
+    HEADER_MISMATCH,
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
+    MISSING_CAPABILITY,
     PARSE_ERROR,
     RESOURCE_NOT_FOUND,
+    SESSION_NOT_FOUND,
+    UNSUPPORTED_VERSION,
     LocalProtocolError,
     ProtocolError,
     RemoteProtocolError,
@@ -39,7 +43,7 @@ from ._mrtr import InputRequest, InputRequired
 from ._peer import Peer
 from ._registry import App
 from ._results import ClientError, ToolError, audio, embedded_resource, image, text
-from ._server import SESSION_NOT_FOUND, Server
+from ._server import Server
 from ._session import LOG_LEVELS, SessionRecord
 from ._sse import frame_comment
 from ._state import ExchangeState, SessionState
@@ -66,6 +70,9 @@ from ._store import (
 from ._versions import HANDSHAKE_VERSIONS, LATEST_HANDSHAKE_VERSION, STATELESS_VERSIONS
 
 __all__ = [
+    "UNSUPPORTED_VERSION",
+    "MISSING_CAPABILITY",
+    "HEADER_MISMATCH",
     "App",
     "AppendEvent",
     "audio",

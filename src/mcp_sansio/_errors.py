@@ -11,7 +11,10 @@ __all__ = [
     "INVALID_PARAMS",
     "INTERNAL_ERROR",
     "RESOURCE_NOT_FOUND",
-    "URL_ELICITATION_REQUIRED",
+    "SESSION_NOT_FOUND",
+    "HEADER_MISMATCH",
+    "MISSING_CAPABILITY",
+    "UNSUPPORTED_VERSION",
     "REQUEST_CANCELLED",
     "ProtocolError",
     "RemoteProtocolError",
@@ -23,9 +26,14 @@ INVALID_REQUEST: Final = -32600
 METHOD_NOT_FOUND: Final = -32601
 INVALID_PARAMS: Final = -32602
 INTERNAL_ERROR: Final = -32603
-# MCP-specific codes (handshake revisions).
+# MCP-specific codes. Handshake revisions: an unknown or ended session; a missing resource.
+SESSION_NOT_FOUND: Final = -32001
 RESOURCE_NOT_FOUND: Final = -32002
-URL_ELICITATION_REQUIRED: Final = -32042
+# 2026-07-28: a routing header that disagrees with the body; an undeclared client capability;
+# an unsupported protocol version.
+HEADER_MISMATCH: Final = -32020
+MISSING_CAPABILITY: Final = -32021
+UNSUPPORTED_VERSION: Final = -32022
 # Used on the wire when a request is answered after the client cancelled it; never sent by us.
 REQUEST_CANCELLED: Final = -32800
 

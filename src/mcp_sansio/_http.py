@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from ._config import Config
 from ._errors import RemoteProtocolError
 
-__all__ = ["HttpRequest", "HttpResponse", "Headers", "accepts", "check_origin_and_host"]
+__all__ = ["HttpRequest", "Headers", "accepts", "check_origin_and_host"]
 
 Header = tuple[str, str]
 ALLOWED_METHODS: Final = "GET, POST, DELETE"
@@ -101,15 +101,6 @@ class HttpRequest:
     ) -> HttpRequest:
         """Build a request from raw (possibly bytes) parts, as h11 or ASGI give them."""
         return cls(_text(method).upper(), _text(target), Headers(headers))
-
-
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    """A complete HTTP response: status, headers and the whole body."""
-
-    status: int
-    headers: tuple[Header, ...] = ()
-    body: bytes = b""
 
 
 def _media_ranges(accept: str) -> list[tuple[str, float]]:

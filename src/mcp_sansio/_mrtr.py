@@ -18,19 +18,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._errors import INVALID_PARAMS, RemoteProtocolError
+from ._errors import INVALID_PARAMS, MISSING_CAPABILITY, RemoteProtocolError
 from ._jsonrpc import dumps
 
 __all__ = [
     "InputRequest",
     "InputRequired",
-    "MISSING_CAPABILITY",
     "CAPABILITY_FOR",
     "RequestState",
     "missing_capability",
 ]
 
-MISSING_CAPABILITY = -32021
 CAPABILITY_FOR = {"elicitation/create": "elicitation", "sampling/createMessage": "sampling", "roots/list": "roots"}
 
 

@@ -25,7 +25,14 @@ from dataclasses import replace
 from typing import Any
 
 from ._config import Config
-from ._errors import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, ProtocolError, RemoteProtocolError
+from ._errors import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    SESSION_NOT_FOUND,
+    ProtocolError,
+    RemoteProtocolError,
+)
 from ._events import (
     Call,
     CancelRequest,
@@ -66,9 +73,7 @@ from ._store import (
 )
 from ._versions import HANDSHAKE_VERSIONS, has_batches, has_priming, negotiate
 
-__all__ = ["Server", "SESSION_NOT_FOUND"]
-
-SESSION_NOT_FOUND = -32001
+__all__ = ["Server"]
 
 
 def _default_token() -> str:

@@ -18,14 +18,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from ._errors import INVALID_PARAMS, RemoteProtocolError
+from ._errors import HEADER_MISMATCH, INVALID_PARAMS, UNSUPPORTED_VERSION, RemoteProtocolError
 from ._http import Headers
 from ._session import LOG_LEVELS
 from ._versions import HANDSHAKE_VERSIONS, STATELESS_VERSIONS
 
 __all__ = [
-    "HEADER_MISMATCH",
-    "UNSUPPORTED_VERSION",
     "META_VERSION",
     "META_CAPABILITIES",
     "META_CLIENT_INFO",
@@ -40,8 +38,6 @@ __all__ = [
     "supported_versions",
 ]
 
-HEADER_MISMATCH: Final = -32020
-UNSUPPORTED_VERSION: Final = -32022
 META_VERSION: Final = "io.modelcontextprotocol/protocolVersion"
 META_CAPABILITIES: Final = "io.modelcontextprotocol/clientCapabilities"
 META_CLIENT_INFO: Final = "io.modelcontextprotocol/clientInfo"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mcp_sansio import INVALID_REQUEST, Config, Headers, HttpRequest, RemoteProtocolError
-from mcp_sansio._http import ALLOWED_METHODS, HttpResponse, accepts, check_origin_and_host
+from mcp_sansio._http import ALLOWED_METHODS, accepts, check_origin_and_host
 
 # --- Headers ------------------------------------------------------------------------------
 
@@ -72,7 +72,7 @@ def test_headers_lookup_is_case_insensitive() -> None:
     assert h.get("Content-Type") == "application/json"
 
 
-# --- HttpRequest / HttpResponse ------------------------------------------------------------
+# --- HttpRequest ------------------------------------------------------------------------
 
 
 def test_http_request_build_from_bytes() -> None:
@@ -87,11 +87,6 @@ def test_http_request_build_from_str() -> None:
     assert req.method == "DELETE"
     assert req.target == "/mcp"
     assert len(req.headers) == 0
-
-
-def test_http_response_defaults() -> None:
-    r = HttpResponse(204)
-    assert (r.status, r.headers, r.body) == (204, (), b"")
 
 
 def test_allowed_methods() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from mcp_sansio import (
+    MISSING_CAPABILITY,
     App,
     Config,
     InputRequest,
@@ -22,7 +23,7 @@ from mcp_sansio import (
     SendResponse,
     Server,
 )
-from mcp_sansio._mrtr import MISSING_CAPABILITY, RequestState, check_input_responses, missing_capability
+from mcp_sansio._mrtr import RequestState, check_input_responses, missing_capability
 from tests.apps import stateless_app
 from tests.conftest import (
     META_SERVER_INFO,
