@@ -418,7 +418,8 @@ class Server:
         """A reader of ``stream`` went away having delivered up to ``delivered``."""
         if session_id is None:
             self.listeners.close(stream)  # a closed listen stream cancels its subscription
-        elif stream == STANDALONE_STREAM:
+        elif stream == STANDALONE_STREAM and session_id in self._live_get:
+            # A reader of a session that ended meanwhile was forgotten already: record nothing.
             self._live_get.discard(session_id)
             self._get_cursor[session_id] = max(delivered, self._get_cursor.get(session_id, 0))
 

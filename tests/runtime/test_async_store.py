@@ -72,15 +72,6 @@ class GatedStore(AwaitedStore):
         return answer
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Events of one stream are published in the order their appends complete, not in seq order, and "
-        "Reader.take_nowait keeps only seq > delivered: an event whose seq was allocated first but published "
-        "after a later one is dropped from the live connection (it is only in the log, and a client resuming "
-        "after the later id never gets it)."
-    ),
-)
 async def test_events_whose_appends_complete_out_of_order_all_reach_a_live_reader() -> None:
     store = GatedStore()
     c = controls()

@@ -89,19 +89,11 @@ async def test_a_reader_that_leaves_releases_the_producer() -> None:
     assert resume.transport.messages[-1]["id"] == 1
 
 
-LOST_WAKEUP = (
-    "Reader.put replaces self._writable with a fresh Event each time a producer finds the queue full, so when "
-    "two producers wait at once the first one's Event is orphaned: take_nowait(), disconnect() and close() set "
-    "only the newest. The first producer then waits forever (even after the reader leaves) and its event never "
-    "reaches the live reader."
-)
-REORDERED = (
-    " Also, producers released together may queue their events out of seq order, and Reader.take_nowait "
-    "then drops the lower seq (it keeps only seq > delivered): the live reader silently loses that event."
-)
+# Regression tests: several producers waiting on one full reader were once stranded (each replaced the
+# shared wake-up event), and producers released together queued events out of seq order, which the
+# reader then dropped.
 
 
-@pytest.mark.xfail(strict=True, reason=LOST_WAKEUP + REORDERED)
 async def test_several_producers_waiting_on_one_full_reader_are_all_released() -> None:
     c = controls()
     async with running(controlled_app(c), Config(max_queue_events=1)) as h:
@@ -127,7 +119,6 @@ async def test_several_producers_waiting_on_one_full_reader_are_all_released() -
         assert not get.finished.is_set()
 
 
-@pytest.mark.xfail(strict=True, reason=LOST_WAKEUP + REORDERED)
 async def test_a_batch_of_streaming_tools_behind_a_slow_reader_completes() -> None:
     c = controls()
     async with running(controlled_app(c), Config(max_queue_events=1)) as h:
@@ -146,7 +137,6 @@ async def test_a_batch_of_streaming_tools_behind_a_slow_reader_completes() -> No
     assert len([m for m in transport.messages if m.get("method") == "notifications/progress"]) == 10
 
 
-@pytest.mark.xfail(strict=True, reason=LOST_WAKEUP)
 async def test_a_reader_that_leaves_releases_every_waiting_producer() -> None:
     c = controls()
     async with running(controlled_app(c), Config(max_queue_events=1)) as h:

@@ -2,7 +2,10 @@
 
 Every event is in the stream's log before it reaches the hub, so the hub only
 has to get it to a reader that is connected now. A reader's queue is bounded:
-when it is full the producer waits (backpressure), unless the reader leaves.
+when it is full the producers wait (backpressure), unless the reader leaves.
+Producers of one stream may publish out of seq order (a remote store's answers,
+or several producers released at once); the reader hands events out in seq
+order, and the runtime fills any gap from the log.
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ class Reader:
     async def put(self, seq: int, data: bytes) -> None:
         """Queue an event, waiting while the queue is full and the reader is still here."""
         while len(self._queue) >= self.limit and not self.closed:
-            self._writable = anyio.Event()
+            # Every waiting producer waits on the same event: replacing one that is not set
+            # yet would strand the producers already waiting on it.
+            if self._writable.is_set():
+                self._writable = anyio.Event()
             await self._writable.wait()
         if self.closed:
             return
@@ -57,18 +63,19 @@ class Reader:
         return self.finished or self.closed or self.interrupted
 
     def take_nowait(self) -> list[tuple[int, bytes]]:
-        """The queued events not delivered yet, without waiting (possibly none)."""
+        """The queued events not delivered yet, in seq order, without waiting (possibly none).
+
+        The caller writes them and then advances :attr:`delivered`.
+        """
         if not self._queue:
             return []
-        batch = [(seq, data) for seq, data in self._queue if seq > self.delivered]
+        batch = sorted((seq, data) for seq, data in self._queue if seq > self.delivered)
         self._queue.clear()
         self._writable.set()
-        if batch:
-            self.delivered = batch[-1][0]
         return batch
 
     async def take(self) -> list[tuple[int, bytes]]:
-        """Wait for events not delivered yet; an empty list means the stream has finished."""
+        """Wait for events not delivered yet, in seq order; an empty list means the stream has finished."""
         while True:
             batch = self.take_nowait()
             if batch:

@@ -260,8 +260,19 @@ class Runtime:
                     continue
                 if not batch:
                     return
+            batch = await self._fill_gap(reader, batch)
+            reader.delivered = batch[-1][0]
             # Everything queued goes out in one write.
             await transport.write(b"".join(data for _, data in batch))
+
+    async def _fill_gap(self, reader: Reader, batch: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+        """Events missing before ``batch`` (published late, out of seq order), read from the log."""
+        session_id, stream = reader.key
+        if session_id is None or batch[0][0] <= reader.delivered + 1:
+            return batch  # no gap, or a stream without a log (2026-07-28)
+        events, _final = await self.run(self.server.replay(session_id, stream, reader.delivered))
+        missing = [(e.seq, e.data) for e in events if isinstance(e, SendEvent) and e.seq < batch[0][0]]
+        return missing + batch
 
     # -- outputs -------------------------------------------------------------------
 
@@ -277,7 +288,7 @@ class Runtime:
                 sink.exchanges.append(output.exchange)
                 self.start_soon(self._run_handler, output.call, output.exchange, sink)
             elif isinstance(output, StartStream):
-                sink.reader = self.hub.join(output.session_id, output.stream)
+                sink.reader = self.hub.join(output.session_id, output.stream, 0)  # its events count from 1
                 sink.headers, sink.priming, sink.close_after = output.headers, output.priming, output.close_after
                 sink.ready.set()
             elif isinstance(output, EndStream):
