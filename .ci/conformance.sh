@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run the official MCP conformance suite against examples/everything.py served four ways: the h11
-# server on asyncio and on trio, the ASGI app under uvicorn and under hypercorn with trio workers.
+# Run the official MCP conformance suite against examples/everything.py served five ways: the h11
+# server on asyncio and on trio, the ASGI app under uvicorn, hypercorn with trio workers and granian.
+# CONFORMANCE_SERVERS="uvicorn granian" picks some of them.
 # Suites: 0.1.16 --suite all, 0.2.0-alpha.12 --requirements 2025-11-25 and --requirements 2026-07-28.
 # Fails if any scored check fails; prints the pass counts at the end.
 # (Under 2026-07-28 the unscored tasks-* extension scenarios fail: we do not offer that extension.)
@@ -21,13 +22,14 @@ start_server() {
     h11-*) exec mcp-sansio serve examples/everything.py:app --port "$2" --backend "${1#h11-}" ;;
     uvicorn) exec uvicorn examples.everything:asgi --port "$2" --log-level warning ;;
     hypercorn-trio) exec hypercorn --worker-class trio --bind "127.0.0.1:$2" examples.everything:asgi ;;
+    granian) exec granian --interface asgi --host 127.0.0.1 --port "$2" --log-level warning examples.everything:asgi ;;
   esac
 }
 
 summary=()
 status=0
 port=18700
-for backend in h11-asyncio h11-trio uvicorn hypercorn-trio; do
+for backend in ${CONFORMANCE_SERVERS:-h11-asyncio h11-trio uvicorn hypercorn-trio granian}; do
   port=$((port + 1))
   log="$WORK/conformance/server-$backend.log"
   start_server "$backend" "$port" >"$log" 2>&1 &
