@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -109,6 +110,45 @@ def test_bad_timeouts_are_refused() -> None:
     )
     assert result.returncode == 2
     assert "Timeouts.idle must be positive" in result.stderr
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mcp_sansio_h11.cli", "serve", "examples/everything.py:app", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_port_out_of_range_is_refused() -> None:
+    result = run_cli("--port", "99999")
+    assert result.returncode == 2
+    assert "argument --port: invalid port '99999': must be an integer from 0 to 65535" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_port_in_use_is_one_line(backend: str) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = run_cli("--port", str(port), "--backend", backend)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: "), result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_unresolvable_host_is_one_line(backend: str) -> None:
+    result = run_cli("--host", "no-such-host.invalid", "--port", "0", "--backend", backend)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot listen on no-such-host.invalid:0: "), result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])

@@ -92,12 +92,35 @@ def serve(
     timeouts: Timeouts | None = None,
     store: Store | AsyncStore | None = None,
 ) -> None:
-    """Serve ``target`` over HTTP/1.1 until SIGINT/SIGTERM (blocking)."""
+    """Serve ``target`` over HTTP/1.1 until SIGINT/SIGTERM (blocking).
+
+    Raises:
+        OSError: The server could not start listening (address in use, unresolvable
+            host, permission denied, ...): the error from binding, bare rather than
+            wrapped in the task groups' ExceptionGroup. Errors after startup propagate
+            unchanged.
+    """
     options = {"use_uvloop": True} if backend == "asyncio" and uvloop else {}
-    with suppress(KeyboardInterrupt):
-        anyio.run(
-            lambda: run(target, host=host, port=port, path=path, timeouts=timeouts, store=store),
-            backend=backend,
-            backend_options=options,
-        )
+    listening = False
+
+    def on_ready(url: str) -> None:
+        nonlocal listening
+        listening = True
+        print(f"mcp-sansio serving {url}", flush=True)
+
+    try:
+        with suppress(KeyboardInterrupt):
+            anyio.run(
+                lambda: run(target, host=host, port=port, path=path, timeouts=timeouts, store=store, on_ready=on_ready),
+                backend=backend,
+                backend_options=options,
+            )
+    except ExceptionGroup as group:
+        bind_errors, others = group.split(OSError)
+        if listening or bind_errors is None or others is not None:
+            raise
+        error: OSError | ExceptionGroup[OSError] = bind_errors
+        while isinstance(error, ExceptionGroup):
+            error = error.exceptions[0]
+        raise error from None
     sys.stdout.flush()

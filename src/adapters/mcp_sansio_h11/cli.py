@@ -44,6 +44,27 @@ def load_target(target: str) -> App | Server:
     return value
 
 
+def _port(text: str) -> int:
+    """Parse ``--port``: an integer from 0 to 65535.
+
+    Args:
+        text: The option's value as given on the command line.
+
+    Returns:
+        The port number.
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not an integer in 0..65535.
+    """
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: must be an integer from 0 to 65535")
+    return port
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     parser = argparse.ArgumentParser(prog="mcp-sansio", description="Serve MCP over Streamable HTTP.")
@@ -51,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     run = commands.add_parser("serve", help="serve an App or Server over HTTP/1.1 (h11)")
     run.add_argument("target", help="package.module:attr or path/to/file.py:attr")
     run.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    run.add_argument("--port", type=int, default=8000, help="port to bind (default 8000; 0 picks one)")
+    run.add_argument("--port", type=_port, default=8000, help="port to bind (default 8000; 0 picks one)")
     run.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio", help="event loop (default asyncio)")
     run.add_argument("--uvloop", action="store_true", help="use uvloop with the asyncio backend")
     run.add_argument("--path", default="/mcp", help="endpoint path (default /mcp)")
@@ -73,15 +94,19 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as exc:
         parser.error(str(exc))
     target = load_target(args.target)
-    serve(
-        target,
-        host=args.host,
-        port=args.port,
-        path=args.path,
-        backend=args.backend,
-        uvloop=args.uvloop,
-        timeouts=timeouts,
-    )
+    try:
+        serve(
+            target,
+            host=args.host,
+            port=args.port,
+            path=args.path,
+            backend=args.backend,
+            uvloop=args.uvloop,
+            timeouts=timeouts,
+        )
+    except OSError as exc:  # serve() raises OSError bare only when it cannot bind
+        shown = f"[{args.host}]" if ":" in args.host else args.host
+        raise SystemExit(f"error: cannot listen on {shown}:{args.port}: {exc}") from None
 
 
 if __name__ == "__main__":
