@@ -10,7 +10,8 @@ from ._bind import as_server, is_loopback_host
 from ._context import HandlerContext
 from ._hub import Hub, Reader
 from ._plans import AsyncStore, PlanRunner
-from ._runtime import Runtime, Sink
+from ._runtime import Runtime
+from ._sink import Sink
 from ._transport import ClientGone, Transport
 
 __all__ = [

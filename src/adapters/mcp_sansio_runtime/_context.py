@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from mcp_sansio import Call, ClientError, ErrorResponse, Exchange, InputRequest, Output, Plan, RequestId
 
 if TYPE_CHECKING:
-    from ._runtime import Runtime, Sink
+    from ._runtime import Runtime
+    from ._sink import Sink
 
 __all__ = ["HandlerContext"]
 

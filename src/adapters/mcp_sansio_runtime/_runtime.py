@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -40,16 +39,17 @@ from mcp_sansio import (
     SessionClosed,
     StartStream,
     Store,
-    frame_comment,
     request_key,
 )
 
 from ._context import HandlerContext
-from ._hub import Hub, Reader
+from ._hub import Hub
 from ._plans import AsyncStore, PlanRunner
-from ._transport import ClientGone, Transport
+from ._pump import StreamPump, cancels_on_disconnect, until_disconnected
+from ._sink import Sink
+from ._transport import Transport
 
-__all__ = ["Runtime", "Sink"]
+__all__ = ["Runtime"]
 
 log = logging.getLogger("mcp_sansio")
 T = TypeVar("T")
@@ -58,21 +58,6 @@ SHUTTING_DOWN = SendResponse(503, (("content-type", "text/plain"), ("connection"
 NOT_STARTED = SendResponse(
     503, (("content-type", "text/plain"),), b"Not started: run the ASGI lifespan, or enter Runtime.running()\n"
 )
-
-
-@dataclass(eq=False)
-class Sink:
-    """Where one request's answer goes: a complete response, or a stream to pump."""
-
-    ready: anyio.Event = field(default_factory=anyio.Event)
-    response: SendResponse | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    reader: Reader | None = None
-    priming: bytes | None = None
-    replay: list[tuple[int, bytes]] = field(default_factory=list)
-    replay_final: bool = False
-    close_after: float | None = None
-    exchanges: list[Exchange] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -103,6 +88,7 @@ class Runtime:
         self.path = path
         self.keepalive = keepalive
         self.hub = Hub(server.config.max_queue_events)
+        self._pump = StreamPump(self)
         self.run = PlanRunner(self.store).run
         # Running handlers by (session id, or the exchange's stream when stateless; request key).
         self._running: dict[tuple[str, str], tuple[anyio.CancelScope, Exchange]] = {}
@@ -205,74 +191,15 @@ class Runtime:
         if not sink.ready.is_set():
             # A handler will answer. In the handshake revisions a vanished client cancels nothing,
             # so just wait; in 2026-07-28 closing the connection cancels, so watch for it.
-            if not _cancels_on_disconnect(sink):
+            if not cancels_on_disconnect(sink):
                 await sink.ready.wait()
-            elif not await _until_disconnected(transport, sink.ready.wait()):
-                self._client_left(sink)
+            elif not await until_disconnected(transport, sink.ready.wait()):
+                self.client_left(sink)
                 return
         if sink.response is not None:
             await transport.send_response(sink.response)
         elif sink.reader is not None:
-            await self._pump(sink, sink.reader, transport)
-
-    async def _pump(self, sink: Sink, reader: Reader, transport: Transport) -> None:
-        session_id, stream = reader.key
-        try:
-            await transport.start_stream(sink.headers)
-            first = b"".join([sink.priming or b"", *(data for _, data in sink.replay)])
-            if sink.replay:
-                reader.delivered = max(reader.delivered, sink.replay[-1][0])
-            if sink.replay_final:
-                reader.end(reader.delivered)
-            if first:
-                await transport.write(first)
-            pump = self._pump_live(reader, transport, sink.close_after)
-            # Streams that can sit idle (GET, listen) or whose closing cancels (2026-07-28) are
-            # watched; a handshake-era POST stream learns of a vanished client from its next write.
-            watched = not sink.exchanges or _cancels_on_disconnect(sink)
-            if await (_until_disconnected(transport, pump) if watched else _completed(pump)):
-                if self.closing and not reader.finished:
-                    await transport.write(frame_comment("server shutting down; resume with Last-Event-ID"))
-                await transport.end_stream()
-            elif not reader.finished:
-                self._client_left(sink)
-        except ClientGone:
-            self._client_left(sink)
-        finally:
-            reader.close()
-            self.server.stream_detached(session_id, stream, reader.delivered)
-
-    async def _pump_live(self, reader: Reader, transport: Transport, close_after: float | None) -> None:
-        # The core may ask to end this connection after a while (stream polling, SEP-1699).
-        with anyio.move_on_after(close_after if close_after is not None else math.inf):
-            await self._pump_until_done(reader, transport)
-
-    async def _pump_until_done(self, reader: Reader, transport: Transport) -> None:
-        while not self.closing:
-            batch = reader.take_nowait()
-            if not batch:
-                if reader.done:
-                    return
-                with anyio.move_on_after(self.keepalive) as idle:
-                    batch = await reader.take()
-                if idle.cancelled_caught:
-                    await transport.write(frame_comment("keep-alive"))
-                    continue
-                if not batch:
-                    return
-            batch = await self._fill_gap(reader, batch)
-            reader.delivered = batch[-1][0]
-            # Everything queued goes out in one write.
-            await transport.write(b"".join(data for _, data in batch))
-
-    async def _fill_gap(self, reader: Reader, batch: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
-        """Events missing before ``batch`` (published late, out of seq order), read from the log."""
-        session_id, stream = reader.key
-        if session_id is None or batch[0][0] <= reader.delivered + 1:
-            return batch  # no gap, or a stream without a log (2026-07-28)
-        events, _final = await self.run(self.server.replay(session_id, stream, reader.delivered))
-        missing = [(e.seq, e.data) for e in events if isinstance(e, SendEvent) and e.seq < batch[0][0]]
-        return missing + batch
+            await self._pump.run(sink, sink.reader, transport)
 
     # -- outputs -------------------------------------------------------------------
 
@@ -321,7 +248,8 @@ class Runtime:
                 scope.cancel()
         self.hub.close_session(session_id)
 
-    def _client_left(self, sink: Sink) -> None:
+    def client_left(self, sink: Sink) -> None:
+        """The client of ``sink`` went away: cancel its handlers where the era says so (2026-07-28)."""
         for exchange in sink.exchanges:
             if exchange.cancel_on_disconnect:
                 for scope, owner in list(self._running.values()):
@@ -412,28 +340,3 @@ async def _read_limited(chunks: AsyncIterable[bytes], limit: int) -> bytes | Non
             return None
         parts.append(chunk)
     return b"".join(parts)
-
-
-def _cancels_on_disconnect(sink: Sink) -> bool:
-    return any(exchange.cancel_on_disconnect for exchange in sink.exchanges)
-
-
-async def _completed(work: Awaitable[None]) -> bool:
-    await work
-    return True
-
-
-async def _until_disconnected(transport: Transport, work: Awaitable[None]) -> bool:
-    """Await ``work`` unless the client leaves first; True if it completed.
-
-    One cancel scope, cancelled by the transport: no task per request.
-    """
-    with anyio.CancelScope() as scope:
-        unregister = transport.on_disconnect(scope.cancel)
-        try:
-            await work
-        finally:
-            unregister()
-        return True
-    return False
-

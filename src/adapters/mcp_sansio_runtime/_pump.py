@@ -1,0 +1,122 @@
+"""Pumping one stream's events to the transport that reads it.
+
+A reader joined the hub before anything was replayed, so nothing published in
+between is lost; what it receives out of seq order is put back in order, with
+gaps filled from the log. Keep-alive comments go out when the stream is idle,
+and a farewell comment when the server stops.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING
+
+import anyio
+
+from mcp_sansio import SendEvent, frame_comment
+
+from ._hub import Reader
+from ._sink import Sink
+from ._transport import ClientGone, Transport
+
+if TYPE_CHECKING:
+    from ._runtime import Runtime
+
+__all__ = ["StreamPump", "cancels_on_disconnect", "until_disconnected"]
+
+
+class StreamPump:
+    """Moves a stream's events from its hub reader to a transport, for one runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def run(self, sink: Sink, reader: Reader, transport: Transport) -> None:
+        """Write the stream's head, what it replays, then its live events until it ends or the client leaves."""
+        runtime = self._runtime
+        session_id, stream = reader.key
+        try:
+            await transport.start_stream(sink.headers)
+            first = b"".join([sink.priming or b"", *(data for _, data in sink.replay)])
+            if sink.replay:
+                reader.delivered = max(reader.delivered, sink.replay[-1][0])
+            if sink.replay_final:
+                reader.end(reader.delivered)
+            if first:
+                await transport.write(first)
+            pump = self._pump_live(reader, transport, sink.close_after)
+            # Streams that can sit idle (GET, listen) or whose closing cancels (2026-07-28) are
+            # watched; a handshake-era POST stream learns of a vanished client from its next write.
+            watched = not sink.exchanges or cancels_on_disconnect(sink)
+            if await (until_disconnected(transport, pump) if watched else _completed(pump)):
+                if runtime.closing and not reader.finished:
+                    await transport.write(frame_comment("server shutting down; resume with Last-Event-ID"))
+                await transport.end_stream()
+            elif not reader.finished:
+                runtime.client_left(sink)
+        except ClientGone:
+            runtime.client_left(sink)
+        finally:
+            reader.close()
+            runtime.server.stream_detached(session_id, stream, reader.delivered)
+
+    async def _pump_live(self, reader: Reader, transport: Transport, close_after: float | None) -> None:
+        # The core may ask to end this connection after a while (stream polling, SEP-1699).
+        with anyio.move_on_after(close_after if close_after is not None else math.inf):
+            await self._pump_until_done(reader, transport)
+
+    async def _pump_until_done(self, reader: Reader, transport: Transport) -> None:
+        runtime = self._runtime
+        while not runtime.closing:
+            batch = reader.take_nowait()
+            if not batch:
+                if reader.done:
+                    return
+                with anyio.move_on_after(runtime.keepalive) as idle:
+                    batch = await reader.take()
+                if idle.cancelled_caught:
+                    await transport.write(frame_comment("keep-alive"))
+                    continue
+                if not batch:
+                    return
+            batch = await self._fill_gap(reader, batch)
+            reader.delivered = batch[-1][0]
+            # Everything queued goes out in one write.
+            await transport.write(b"".join(data for _, data in batch))
+
+    async def _fill_gap(self, reader: Reader, batch: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+        """Events missing before ``batch`` (published late, out of seq order), read from the log."""
+        session_id, stream = reader.key
+        if session_id is None or batch[0][0] <= reader.delivered + 1:
+            return batch  # no gap, or a stream without a log (2026-07-28)
+        runtime = self._runtime
+        events, _final = await runtime.run(runtime.server.replay(session_id, stream, reader.delivered))
+        missing = [(e.seq, e.data) for e in events if isinstance(e, SendEvent) and e.seq < batch[0][0]]
+        return missing + batch
+
+
+def cancels_on_disconnect(sink: Sink) -> bool:
+    """Whether closing the client's connection cancels the request's handlers (2026-07-28)."""
+    return any(exchange.cancel_on_disconnect for exchange in sink.exchanges)
+
+
+async def _completed(work: Awaitable[None]) -> bool:
+    await work
+    return True
+
+
+async def until_disconnected(transport: Transport, work: Awaitable[None]) -> bool:
+    """Await ``work`` unless the client leaves first; True if it completed.
+
+    One cancel scope, cancelled by the transport: no task per request.
+    """
+    with anyio.CancelScope() as scope:
+        unregister = transport.on_disconnect(scope.cancel)
+        try:
+            await work
+        finally:
+            unregister()
+        return True
+    return False
+
