@@ -67,8 +67,11 @@ class StartStream:
 class SendEvent:
     """Deliver ``data`` (one framed SSE event) to whoever reads ``stream`` now.
 
-    ``seq`` orders events within the stream; 0 is a priming event, meaningful
-    only to the connection that is starting the stream.
+    ``seq`` orders events within the stream, counting from 1 (a priming event,
+    seq 0, travels in :class:`StartStream` / :class:`ResumeStream` instead). Events
+    can reach a reader out of order when producers are paused by backpressure or a
+    remote store answers out of order: deliver them in ``seq`` order, filling a gap
+    from :meth:`Server.replay`.
     """
 
     session_id: str | None

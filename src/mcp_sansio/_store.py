@@ -113,7 +113,8 @@ class OpenStream:
     First drops the session's finished logs that expired, then, while the session
     holds ``max_streams`` logs or more, its oldest finished ones. Unfinished logs
     are never dropped: each belongs to a request still in flight (bounded by
-    ``Config.max_in_flight``) or to the session's GET stream.
+    ``Config.max_in_flight``) or to the session's GET stream. Nothing is created for
+    a session that is not stored.
     """
 
     session_id: str
@@ -128,7 +129,8 @@ class AppendEvent:
 
     Answer: the event's sequence number (1 for a stream's first event). ``final``
     marks the stream finished: a resume delivers up to it and ends, and the whole
-    log expires ``finished_age`` seconds later.
+    log expires ``finished_age`` seconds later. An event of a session that is not
+    stored (a handler that ends after DELETE or expiry) is not kept: answer 0.
     """
 
     session_id: str
@@ -254,6 +256,8 @@ class MemoryStore:
         return idle
 
     def _open(self, command: OpenStream) -> None:
+        if command.session_id not in self._sessions:
+            return
         logs = self._logs.setdefault(command.session_id, {})
         for key in [k for k, log in logs.items() if log.expires <= command.now]:
             del logs[key]
@@ -280,6 +284,8 @@ class MemoryStore:
         return ClaimOutcome.CLAIMED
 
     def _append(self, command: AppendEvent) -> int:
+        if command.session_id not in self._sessions:
+            return 0  # its session ended: keeping the event would recreate what DELETE removed
         logs = self._logs.setdefault(command.session_id, {})
         log = logs.get(command.stream)
         if log is None:

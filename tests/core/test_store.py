@@ -42,6 +42,8 @@ def append(
     max_age: float = AGE,
     final: bool = False,
 ) -> int:
+    if sid not in store.session_ids():  # logs belong to a stored session
+        store.execute(SaveSession(record(sid, now)))
     return store.execute(AppendEvent(sid, stream, data, now, keep, max_age, final))  # type: ignore[no-any-return]
 
 
@@ -123,11 +125,16 @@ def test_delete_session() -> None:
     assert store.execute(ClaimRequest("s", "i1", 1)) is ClaimOutcome.CLAIMED
 
 
-def test_delete_unknown_session_still_drops_its_logs() -> None:
+def test_events_of_a_deleted_session_are_not_kept() -> None:
+    # A handler cancelled by DELETE still reports its end: that must not bring the logs back.
     store = MemoryStore()
-    append(store, b"x", sid="ghost")
-    assert store.execute(DeleteSession("ghost")) is False
-    assert read(store, sid="ghost").known is False
+    append(store, b"x", sid="gone")
+    assert store.execute(DeleteSession("gone")) is True
+    assert store.execute(AppendEvent("gone", "k", b"late", 0.0, KEEP, AGE, True)) == 0
+    assert store.execute(OpenStream("gone", "k2")) is None
+    assert read(store, sid="gone").known is False and read(store, sid="gone", stream="k2").known is False
+    assert store.execute(DeleteSession("gone")) is False
+    assert store._logs == {}  # nothing left behind
 
 
 # --- in-flight requests ----------------------------------------------------------------------------
@@ -184,6 +191,7 @@ def test_unknown_stream() -> None:
 
 def test_open_stream_makes_an_empty_known_log() -> None:
     store = MemoryStore()
+    store.execute(SaveSession(record("s")))
     assert store.execute(OpenStream("s", "k")) is None
     assert read(store) == LogSlice(known=True, events=(), first_seq=1, last_seq=0, final=False)
     # Opening again keeps what is there.
