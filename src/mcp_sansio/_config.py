@@ -38,6 +38,9 @@ class Config:
         sse_close_after_seconds: Likewise, after this many seconds of one connection.
         single_get_stream: Refuse (409) a second concurrent GET stream per session.
         page_size: Items per page of list results.
+        server_request_timeout: Seconds a handler waits for the client's answer to a
+            server-to-client request (elicitation, sampling, roots) before giving up; the
+            client then gets ``notifications/cancelled`` for it.
     """
 
     max_body_size: int = 4 * 1024 * 1024
@@ -59,6 +62,7 @@ class Config:
     sse_close_after_seconds: float | None = None
     single_get_stream: bool = True
     page_size: int = 100
+    server_request_timeout: float = 300.0
 
     def __post_init__(self) -> None:
         positive = {
@@ -75,6 +79,7 @@ class Config:
             "session_idle_timeout": self.session_idle_timeout,
             "sse_retry_ms": self.sse_retry_ms,
             "page_size": self.page_size,
+            "server_request_timeout": self.server_request_timeout,
         }
         for name, value in positive.items():
             # `not value > 0` also refuses NaN, which compares false with everything.

@@ -275,6 +275,15 @@ class Exchange:
         out = yield from self._send(request_id, Request(outgoing, method, params))
         return outgoing, out
 
+    def abandon_request(self, request_id: RequestId, outgoing: str, reason: str) -> Plan[list[Output]]:
+        """Give up waiting for the answer to server request ``outgoing`` (sent for ``request_id``).
+
+        The client is told with ``notifications/cancelled``, as the specification asks of a
+        sender that times out; an answer that comes later is ignored.
+        """
+        params = {"requestId": outgoing, "reason": reason}
+        return (yield from self.notify(request_id, "notifications/cancelled", params))
+
     def inputs(self, call: Call, requests: dict[str, InputRequest]) -> dict[str, dict[str, Any]]:
         """The client's answers to ``requests`` (stateless revision), from this round or earlier ones.
 

@@ -74,6 +74,9 @@ def controlled_app(c: Controls) -> App:
         except ClientError as exc:
             c.log.append(f"client error {exc.code}: {exc.message}")
             return "declined"
+        except TimeoutError as exc:
+            c.log.append(f"timed out: {exc}")
+            return "no answer"
         await ctx.report_progress(2, 2)
         return f"hello {answer['content']['name']}"
 

@@ -7,6 +7,7 @@ from typing import Any
 import anyio
 import pytest
 
+from mcp_sansio import Config
 from tests.runtime.apps import controlled_app, controls
 from tests.runtime.conftest import Event, Harness, Served, call_tool, running, split_id
 
@@ -84,3 +85,22 @@ async def test_an_answer_from_another_session_does_not_reach_the_handler() -> No
         await h.post(answer(ask, result={"action": "accept", "content": {"name": "Ada"}}), session)
         await post.wait()
     assert post.transport.messages[-1]["result"]["content"] == [{"type": "text", "text": "hello Ada"}]
+
+
+async def test_an_unanswered_request_times_out_and_the_client_is_told() -> None:
+    c = controls()
+    async with running(controlled_app(c), Config(server_request_timeout=0.2)) as h:
+        session = await h.initialize(capabilities=ELICITATION)
+        post, events = await asked(h, session)
+        ask = events[-1].data
+        assert await post.wait() is True  # the handler gave up and answered
+        late = await h.post(answer(ask, result={"action": "accept", "content": {"name": "Late"}}), session)
+        assert late.transport.status == 202  # a late answer is accepted and ignored
+    assert c.log == ["timed out: the client gave no answer to elicitation/create within 0.2s"]
+    cancelled, final = post.transport.messages[-2:]
+    assert cancelled == {
+        "jsonrpc": "2.0",
+        "method": "notifications/cancelled",
+        "params": {"requestId": ask["id"], "reason": "no answer to elicitation/create within 0.2s"},
+    }
+    assert final["result"]["content"] == [{"type": "text", "text": "no answer"}]

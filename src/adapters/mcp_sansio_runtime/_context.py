@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from mcp_sansio import Call, ClientError, ErrorResponse, Exchange, InputRequest, Output, Plan, RequestId
 
 if TYPE_CHECKING:
@@ -62,12 +64,20 @@ class HandlerContext:
 
         Raises:
             ClientError: the client answered with a JSON-RPC error.
+            TimeoutError: no answer within ``Config.server_request_timeout`` seconds (the
+                client is told the request is cancelled).
         """
         plan = self._exchange.server_request(self._call.request_id, method, params)
         outgoing, outputs = await self._runtime.run(plan)
         session_id = self._exchange.session_id
         assert session_id is not None  # server_request refuses stateless exchanges
-        message = await self._runtime.wait_response(session_id, outgoing, outputs, self._sink)
+        timeout = self._runtime.server.config.server_request_timeout
+        with anyio.move_on_after(timeout) as waiting:
+            message = await self._runtime.wait_response(session_id, outgoing, outputs, self._sink)
+        if waiting.cancelled_caught:
+            reason = f"no answer to {method} within {timeout:g}s"
+            await self._emit(self._exchange.abandon_request(self._call.request_id, outgoing, reason))
+            raise TimeoutError(f"the client gave {reason}")
         if isinstance(message, ErrorResponse):
             raise ClientError(message.code, message.message, message.data)
         result: dict[str, Any] = message.result
