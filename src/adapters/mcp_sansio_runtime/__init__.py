@@ -7,6 +7,7 @@ request to :meth:`Runtime.serve`; it imports neither h11 nor any ASGI server.
 """
 
 from ._bind import as_server, is_loopback_host
+from ._broker import Broker, ListChanged, LocalBroker, ResourceUpdated, Signal
 from ._context import HandlerContext
 from ._hub import Hub, Reader
 from ._plans import AsyncStore, PlanRunner
@@ -16,6 +17,11 @@ from ._transport import ClientGone, Transport
 
 __all__ = [
     "AsyncStore",
+    "Broker",
+    "ListChanged",
+    "LocalBroker",
+    "ResourceUpdated",
+    "Signal",
     "ClientGone",
     "HandlerContext",
     "Hub",

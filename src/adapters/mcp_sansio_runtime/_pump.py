@@ -59,6 +59,8 @@ class StreamPump:
             runtime.client_left(sink)
         finally:
             reader.close()
+            if session_id is not None:
+                runtime.broker.unfollow(reader)
             runtime.server.stream_detached(session_id, stream, reader.delivered)
 
     async def _pump_live(self, reader: Reader, transport: Transport, close_after: float | None) -> None:

@@ -42,8 +42,9 @@ from mcp_sansio import (
     request_key,
 )
 
+from ._broker import Broker, ListChanged, LocalBroker, ResourceUpdated, Signal
 from ._context import HandlerContext
-from ._hub import Hub
+from ._hub import Hub, Reader
 from ._plans import AsyncStore, PlanRunner
 from ._pump import StreamPump, cancels_on_disconnect, until_disconnected
 from ._sink import Sink
@@ -78,13 +79,21 @@ class Runtime:
         store: Where sessions and event logs live (a fresh :class:`~mcp_sansio.MemoryStore` if None).
         path: The endpoint's path; other paths get 404.
         keepalive: Seconds of silence after which an SSE stream gets a comment.
+        broker: What connects this runtime to the others of a deployment (none: one process).
     """
 
     def __init__(
-        self, server: Server, store: Store | AsyncStore | None = None, *, path: str = "/mcp", keepalive: float = 15.0
+        self,
+        server: Server,
+        store: Store | AsyncStore | None = None,
+        *,
+        path: str = "/mcp",
+        keepalive: float = 15.0,
+        broker: Broker | None = None,
     ) -> None:
         self.server = server
         self.store = store if store is not None else MemoryStore()
+        self.broker: Broker = broker if broker is not None else LocalBroker()
         self.path = path
         self.keepalive = keepalive
         self.hub = Hub(server.config.max_queue_events)
@@ -108,6 +117,7 @@ class Runtime:
         async with anyio.create_task_group() as task_group:
             self._task_group = task_group
             task_group.start_soon(self._expire_forever)
+            task_group.start_soon(self.broker.run, self.receive)
             try:
                 yield self
             finally:
@@ -204,10 +214,13 @@ class Runtime:
     # -- outputs -------------------------------------------------------------------
 
     async def carry_out(self, outputs: list[Output], sink: Sink) -> None:
-        """Do what the core said, in order."""
+        """Do what the core said, in order; what may concern another process goes to the broker too."""
+        shares = self.broker.shares
         for output in outputs:
             if isinstance(output, SendEvent):
                 await self.hub.publish(output.session_id, output.stream, output.seq, output.data)
+                if shares and output.session_id is not None:  # stateless streams never leave their process
+                    await self.broker.share(output)
             elif isinstance(output, SendResponse):
                 sink.response = output
                 sink.ready.set()
@@ -215,32 +228,64 @@ class Runtime:
                 sink.exchanges.append(output.exchange)
                 self.start_soon(self._run_handler, output.call, output.exchange, sink)
             elif isinstance(output, StartStream):
-                sink.reader = self.hub.join(output.session_id, output.stream, 0)  # its events count from 1
+                sink.reader = self._join(output.session_id, output.stream, 0)  # its events count from 1
                 sink.headers, sink.priming, sink.close_after = output.headers, output.priming, output.close_after
                 sink.ready.set()
-            elif isinstance(output, EndStream):
-                self.hub.end(output.session_id, output.stream, output.last_seq)
-            elif isinstance(output, DisconnectStream):
-                self.hub.disconnect(output.session_id, output.stream)
+            elif isinstance(output, (EndStream, DisconnectStream)):
+                self._apply(output)
+                if shares and output.session_id is not None:
+                    await self.broker.share(output)
             elif isinstance(output, ResumeStream):
                 # Join the live events first, then read the log: nothing published between is lost.
-                sink.reader = self.hub.join(output.session_id, output.stream, output.after)
+                sink.reader = self._join(output.session_id, output.stream, output.after)
                 replay = self.server.replay(output.session_id, output.stream, output.after)
                 events, sink.replay_final = await self.run(replay)
                 sink.replay = [(e.seq, e.data) for e in events if isinstance(e, SendEvent)]
                 sink.headers, sink.priming, sink.close_after = output.headers, output.priming, output.close_after
                 sink.ready.set()
-            elif isinstance(output, DeliverResponse):
-                waiter = self._waiters.get((output.session_id, request_key(output.request_id)))
-                if waiter is not None:
-                    waiter.message = output.message
-                    waiter.event.set()
-            elif isinstance(output, CancelRequest):
-                running = self._running.get((output.session_id, request_key(output.request_id)))
-                if running is not None:
-                    running[0].cancel()
-            elif isinstance(output, SessionClosed):
-                self._close_session(output.session_id)
+            elif isinstance(output, (DeliverResponse, CancelRequest, SessionClosed)):
+                applied = self._apply(output)
+                # The waiter or the handler may be in another process; a session ends everywhere.
+                if shares and (not applied or isinstance(output, SessionClosed)):
+                    await self.broker.share(output)
+
+    def _join(self, session_id: str | None, stream: str, delivered: int) -> Reader:
+        reader = self.hub.join(session_id, stream, delivered)
+        if session_id is not None:
+            self.broker.follow(reader)
+        return reader
+
+    def _apply(self, signal: Signal) -> bool:
+        """Apply a signal to what this process holds; whether something here was concerned."""
+        if isinstance(signal, EndStream):
+            self.hub.end(signal.session_id, signal.stream, signal.last_seq)
+        elif isinstance(signal, DisconnectStream):
+            self.hub.disconnect(signal.session_id, signal.stream)
+        elif isinstance(signal, DeliverResponse):
+            waiter = self._waiters.get((signal.session_id, request_key(signal.request_id)))
+            if waiter is None:
+                return False
+            waiter.message = signal.message
+            waiter.event.set()
+        elif isinstance(signal, CancelRequest):
+            running = self._running.get((signal.session_id, request_key(signal.request_id)))
+            if running is None:
+                return False
+            running[0].cancel()
+        elif isinstance(signal, SessionClosed):
+            self._close_session(signal.session_id)
+        return True
+
+    async def receive(self, signal: Signal) -> None:
+        """A signal from another runtime of the deployment: apply what concerns this process, pass nothing on."""
+        if isinstance(signal, SendEvent):
+            await self.hub.publish(signal.session_id, signal.stream, signal.seq, signal.data)
+        elif isinstance(signal, ListChanged):
+            await self.carry_out(self.server.listeners.list_changed(signal.kind), Sink())
+        elif isinstance(signal, ResourceUpdated):
+            await self.carry_out(self.server.listeners.resource_updated(signal.uri), Sink())
+        else:
+            self._apply(signal)
 
     def _close_session(self, session_id: str) -> None:
         for (sid, _), (scope, _exchange) in list(self._running.items()):
@@ -320,10 +365,14 @@ class Runtime:
     async def list_changed(self, kind: str) -> None:
         """Tell every client the list of ``kind`` (tools, prompts, resources) changed, e.g. after a reload."""
         await self._unprompted(self.server.list_changed(kind))
+        if self.broker.shares:  # listen streams held by other processes
+            await self.broker.share(ListChanged(kind))
 
     async def resource_updated(self, uri: str) -> None:
         """Tell every client subscribed to ``uri`` that it changed, e.g. from a file watcher."""
         await self._unprompted(self.server.resource_updated(uri))
+        if self.broker.shares:
+            await self.broker.share(ResourceUpdated(uri))
 
     async def expire_sessions(self) -> None:
         """Drop idle sessions and stop their handlers (the runtime does it every minute by itself)."""

@@ -1,0 +1,162 @@
+"""Two runtimes of one deployment: one store, a broker between them, any request to either.
+
+The broker here is an in-process bus, the store one shared MemoryStore: what a Redis
+deployment does across processes, minus the network. Each test does something on
+runtime A and its counterpart on runtime B, as a round-robin load balancer would.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import pytest
+
+from mcp_sansio import MemoryStore, Server
+from mcp_sansio_runtime import Reader, Runtime, Signal
+from tests.conftest import routing_headers, stateless_request
+from tests.runtime.apps import controlled_app, controls
+from tests.runtime.conftest import Harness, build_request, call_tool
+
+pytestmark = pytest.mark.anyio
+ELICITATION = {"elicitation": {}}
+
+
+class Bus:
+    """The in-process network between the brokers of several runtimes."""
+
+    def __init__(self) -> None:
+        self.members: list[BusBroker] = []
+        self.carried: list[Signal] = []
+
+
+class BusBroker:
+    """A broker that hands every shared signal to the other runtimes on its bus."""
+
+    shares = True
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self.receive: Callable[[Signal], Awaitable[None]] | None = None
+        bus.members.append(self)
+
+    async def run(self, receive: Callable[[Signal], Awaitable[None]]) -> None:
+        self.receive = receive
+        await anyio.sleep_forever()
+
+    async def share(self, signal: Signal) -> None:
+        self.bus.carried.append(signal)
+        for member in self.bus.members:
+            if member is not self and member.receive is not None:
+                await member.receive(signal)
+
+    def follow(self, reader: Reader) -> None:
+        """Events travel as shared signals on this bus."""
+
+    def unfollow(self, reader: Reader) -> None:
+        """Nothing to stop."""
+
+
+@asynccontextmanager
+async def pair(app: Any) -> AsyncIterator[tuple[Harness, Harness, Bus]]:
+    """Runtimes A and B: one app, one store, one bus, their own id sources (as two processes have)."""
+    store, bus, now = MemoryStore(), Bus(), [1000.0]
+
+    def server(name: str) -> Server:
+        sessions, streams = itertools.count(1), itertools.count(1)
+        return Server(
+            app,
+            clock=lambda: now[0],
+            new_session_id=lambda: f"{name}session{next(sessions)}",
+            new_stream_key=lambda: f"{name}{next(streams)}",
+            state_key=b"shared",
+        )
+
+    a = Runtime(server("a"), store, broker=BusBroker(bus))
+    b = Runtime(server("b"), store, broker=BusBroker(bus))
+    with anyio.fail_after(5):
+        async with a.running(), b.running(), anyio.create_task_group() as tg:
+            await anyio.wait_all_tasks_blocked()  # both brokers listen
+            yield Harness(a, tg, now), Harness(b, tg, now), bus
+            tg.cancel_scope.cancel()
+
+
+async def test_a_stream_started_on_one_runtime_resumes_on_the_other_and_goes_on_live() -> None:
+    c = controls()
+    async with pair(controlled_app(c)) as (a, b, _):
+        session = await a.initialize()
+        post = a.post_soon(call_tool(1, "feed", token="t"), session)
+        await c.send.send("one")
+        await post.transport.wait_events(2)  # priming, one
+        post.transport.disconnect()  # the client's connection to A drops: nothing is cancelled
+        await c.send.send("two")
+        resumed = b.get_soon(session, last_event_id=post.transport.events[1].id)  # to B, with the last id seen
+        await resumed.transport.wait_events(1)  # "two", from the log
+        await c.send.send("three")  # produced on A while B holds the stream: it arrives live
+        await resumed.transport.wait_events(2)
+        c.send.close()
+        assert await resumed.wait() is True
+    chunks = [m["params"]["message"] for m in resumed.transport.messages[:-1]]
+    assert chunks == ["two", "three"]  # exactly the missed and the live ones, once each, in order
+    assert resumed.transport.messages[-1]["result"]["content"] == [
+        {"type": "text", "text": t} for t in ("one", "two", "three")
+    ]
+    seqs = [int((e.id or "").rsplit("-", 1)[1]) for e in resumed.transport.events]
+    assert seqs == [2, 3, 4]
+
+
+async def test_an_answer_posted_to_the_other_runtime_reaches_the_waiting_handler() -> None:
+    c = controls()
+    async with pair(controlled_app(c)) as (a, b, bus):
+        session = await a.initialize(capabilities=ELICITATION)
+        post = a.post_soon(call_tool(5, "interview"), session)
+        events = await post.transport.wait_events(3)  # priming, log, elicitation/create
+        ask = events[-1].data
+        accept = {"action": "accept", "content": {"name": "Ada"}}
+        reply = await b.post({"jsonrpc": "2.0", "id": ask["id"], "result": accept}, session)
+        assert reply.transport.status == 202
+        assert await post.wait() is True
+    assert post.transport.messages[-1]["result"]["content"] == [{"type": "text", "text": "hello Ada"}]
+    assert [type(s).__name__ for s in bus.carried].count("DeliverResponse") == 1
+
+
+async def test_a_cancellation_posted_to_the_other_runtime_stops_the_handler() -> None:
+    c = controls()
+    async with pair(controlled_app(c)) as (a, b, _):
+        session = await a.initialize()
+        post = a.post_soon(call_tool(3, "nap", {"name": "long", "seconds": 30}), session)
+        await a.until(lambda: "long started" in c.log)
+        cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}}
+        assert (await b.post(cancel, session)).transport.status == 202
+        await post.wait()
+        await a.until(lambda: a.runtime.handlers_running == 0)
+    assert "long" in c.cancelled_at
+
+
+async def test_a_session_deleted_on_one_runtime_ends_its_work_on_the_other() -> None:
+    c = controls()
+    async with pair(controlled_app(c)) as (a, b, _):
+        session = await a.initialize()
+        a.post_soon(call_tool(3, "nap", {"name": "long", "seconds": 30}), session)
+        get = a.get_soon(session)
+        await get.transport.wait_events(1)  # its priming event
+        await a.until(lambda: "long started" in c.log)
+        deleted = await b.serve(build_request("DELETE", session=session))
+        assert deleted.transport.status == 200
+        assert await get.wait() is True  # A's GET stream ended
+        await a.until(lambda: a.runtime.handlers_running == 0)  # and its handler was cancelled
+    assert "long" in c.cancelled_at
+
+
+async def test_a_list_change_reaches_listen_streams_held_by_the_other_runtime() -> None:
+    c = controls()
+    async with pair(controlled_app(c)) as (a, b, _):
+        listen = stateless_request("subscriptions/listen", {"notifications": {"toolsListChanged": True}})
+        served = b.post_soon(listen, headers=routing_headers(listen))
+        await served.transport.wait_events(1)  # the acknowledgement
+        await a.runtime.list_changed("tools")
+        events = await served.transport.wait_events(2)
+    assert events[1].data["method"] == "notifications/tools/list_changed"
