@@ -136,6 +136,7 @@ class Reader:
     headers: tuple[tuple[str, str], ...]
     close_after: float | None
     first: bytes = b""  # priming event and replayed events, written right after the headers
+    claim: str | None = None  # a GET stream's claim in the store: renewed while open, released at the end
     end_seq: int | None = None  # EndStream: the stream's last event
     stopped: bool = False  # DisconnectStream, SessionClosed, or the response is gone: end now
     items: asyncio.Queue[tuple[int, bytes]] = field(default_factory=asyncio.Queue)
@@ -251,6 +252,7 @@ class Embedded:
 
     def _join(self, session_id: str | None, stream: str, after: int, out: StartStream | ResumeStream) -> Reader:
         reader = Reader(session_id, stream, after, out.headers, out.close_after, out.priming or b"")
+        reader.claim = out.claim if isinstance(out, ResumeStream) else None
         self.readers.setdefault((session_id, stream), []).append(reader)
         return reader
 
@@ -264,7 +266,7 @@ class Embedded:
         reader.stopped = True
         reader.room.set()
         # Without this, the next plain GET re-sends old events and the one-GET-stream rule never frees.
-        self.server.stream_detached(reader.session_id, reader.stream, reader.delivered)
+        self.run(self.server.stream_detached(reader.session_id, reader.stream, reader.delivered, reader.claim))
 
     def _answer(self, answer: Answer, value: SendResponse | Reader) -> None:
         if not answer.ready.done():
@@ -388,6 +390,9 @@ class Embedded:
                             seq, data = await asyncio.wait_for(reader.items.get(), self.keepalive)
                         except TimeoutError:  # idle: a comment keeps proxies from closing the stream
                             await write_chunk(writer, frame_comment("keep-alive"))
+                            if reader.claim is not None and reader.session_id is not None:
+                                # Renew the GET stream's claim (keepalive < Config.get_stream_lease).
+                                self.run(self.server.renew_claim(reader.session_id, reader.claim))
                             continue
                         reader.room.set()
                         if seq <= reader.delivered:

@@ -37,6 +37,9 @@ class Config:
             Only for 2025-11-25 clients, which can resume. None keeps streams open.
         sse_close_after_seconds: Likewise, after this many seconds of one connection.
         single_get_stream: Refuse (409) a second concurrent GET stream per session.
+        get_stream_lease: Seconds a GET stream's claim lasts unless its reader renews it
+            (the runtime does, while the stream is open): after an instance dies, its
+            session's GET stream is free again this long afterwards.
         page_size: Items per page of list results.
         server_request_timeout: Seconds a handler waits for the client's answer to a
             server-to-client request (elicitation, sampling, roots) before giving up; the
@@ -61,6 +64,7 @@ class Config:
     sse_close_after_events: int | None = None
     sse_close_after_seconds: float | None = None
     single_get_stream: bool = True
+    get_stream_lease: float = 60.0
     page_size: int = 100
     server_request_timeout: float = 300.0
 
@@ -79,6 +83,7 @@ class Config:
             "session_idle_timeout": self.session_idle_timeout,
             "sse_retry_ms": self.sse_retry_ms,
             "page_size": self.page_size,
+            "get_stream_lease": self.get_stream_lease,
             "server_request_timeout": self.server_request_timeout,
         }
         for name, value in positive.items():

@@ -107,6 +107,10 @@ class ResumeStream:
     The adapter first subscribes to the stream's live events, then runs
     :meth:`Server.replay` and delivers its events, then the live ones it has
     not delivered yet (by ``seq``), so nothing is lost or repeated.
+
+    ``claim``, on the session's GET stream, names this reader's claim on it: renew it
+    with :meth:`Server.renew_claim` while the stream is open (well within
+    ``Config.get_stream_lease``) and pass it to :meth:`Server.stream_detached` at the end.
     """
 
     session_id: str
@@ -115,6 +119,7 @@ class ResumeStream:
     headers: tuple[Header, ...]
     priming: bytes | None = None
     close_after: float | None = None
+    claim: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

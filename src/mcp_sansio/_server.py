@@ -60,6 +60,7 @@ from ._store import (
     AppendEvent,
     ClaimOutcome,
     ClaimRequest,
+    ClaimStandalone,
     CountSessions,
     DeleteSession,
     ExpireSessions,
@@ -69,6 +70,7 @@ from ._store import (
     OpenStream,
     Plan,
     ReadEvents,
+    ReleaseStandalone,
     SaveSession,
 )
 from ._versions import HANDSHAKE_VERSIONS, has_batches, has_priming, negotiate
@@ -115,9 +117,6 @@ class Server:
         # Signs requestState (2026-07-28); servers behind one load balancer must share it.
         self.request_state = RequestState(state_key if state_key is not None else secrets.token_bytes(32))
         self.listeners = Listeners()
-        # Live standalone (GET) readers on this process, and where each left off.
-        self._live_get: set[str] = set()
-        self._get_cursor: dict[str, int] = {}
 
     # -- request heads ---------------------------------------------------------
 
@@ -214,13 +213,7 @@ class Server:
         yield from self._load(session_id)
         assert session_id is not None
         yield DeleteSession(session_id)
-        self._forget(session_id)
         return [SessionClosed(session_id), SendResponse(200)]
-
-    def _forget(self, session_id: str) -> None:
-        """Drop what this process tracks about a session's live GET stream."""
-        self._live_get.discard(session_id)
-        self._get_cursor.pop(session_id, None)
 
     # -- POST --------------------------------------------------------------------
 
@@ -373,19 +366,19 @@ class Server:
             stream, after = parsed
             log: LogSlice = yield ReadEvents(session.id, stream, after, self.clock(), self.config.max_event_age)
             self._check_resumable(log, last_event_id, after)
+            claim = None
             if stream == STANDALONE_STREAM:
-                self._claim_get(session.id)
+                claim, _cursor = yield from self._claim_get(session.id)
             close_after = self.config.sse_close_after_seconds if has_priming(session.protocol_version) else None
-            return [ResumeStream(session.id, stream, after, headers, close_after=close_after)]
-        self._claim_get(session.id)
+            return [ResumeStream(session.id, stream, after, headers, close_after=close_after, claim=claim)]
+        claim, after = yield from self._claim_get(session.id)
         yield OpenStream(session.id, STANDALONE_STREAM, self.clock(), self.config.max_streams_per_session)
-        after = self._get_cursor.get(session.id, 0)
         priming, close_after = None, None
         if has_priming(session.protocol_version):
             event_id = format_event_id(STANDALONE_STREAM, after)
             priming = frame_event(b"", event_id=event_id, retry_ms=self.config.sse_retry_ms)
             close_after = self.config.sse_close_after_seconds
-        return [ResumeStream(session.id, STANDALONE_STREAM, after, headers, priming, close_after)]
+        return [ResumeStream(session.id, STANDALONE_STREAM, after, headers, priming, close_after, claim)]
 
     def _check_resumable(self, log: LogSlice, last_event_id: str, after: int) -> None:
         if not log.known or after > log.last_seq:
@@ -397,10 +390,22 @@ class Server:
                 error_status_hint=410,
             )
 
-    def _claim_get(self, session_id: str) -> None:
-        if self.config.single_get_stream and session_id in self._live_get:
+    def _claim_get(self, session_id: str) -> Plan[tuple[str, int]]:
+        """Claim the session's GET stream (in the store, so every instance sees it); the claim and the cursor."""
+        claim = self.new_stream_key()
+        cursor: int | None = yield self._claim_command(session_id, claim)
+        if cursor is None:
             raise RemoteProtocolError("Conflict: this session already has an open GET stream", error_status_hint=409)
-        self._live_get.add(session_id)
+        return claim, cursor
+
+    def _claim_command(self, session_id: str, claim: str) -> ClaimStandalone:
+        config = self.config
+        return ClaimStandalone(session_id, claim, self.clock(), config.get_stream_lease, config.single_get_stream)
+
+    def renew_claim(self, session_id: str, claim: str) -> Plan[bool]:
+        """Renew a GET reader's claim (:attr:`ResumeStream.claim`); False if it was lost meanwhile."""
+        cursor: int | None = yield self._claim_command(session_id, claim)
+        return cursor is not None
 
     def replay(self, session_id: str, stream: str, after: int) -> Plan[tuple[list[Output], bool]]:
         """The events of ``stream`` after ``after``, framed, and whether the stream is finished.
@@ -414,14 +419,18 @@ class Server:
         ]
         return events, log.final
 
-    def stream_detached(self, session_id: str | None, stream: str, delivered: int) -> None:
-        """A reader of ``stream`` went away having delivered up to ``delivered``."""
+    def stream_detached(
+        self, session_id: str | None, stream: str, delivered: int, claim: str | None = None
+    ) -> Plan[None]:
+        """A reader of ``stream`` went away having delivered up to ``delivered``; run the plan.
+
+        For the session's GET stream, pass the reader's ``claim`` (:attr:`ResumeStream.claim`):
+        the next plain GET then starts after ``delivered``, and the stream is free again.
+        """
         if session_id is None:
             self.listeners.close(stream)  # a closed listen stream cancels its subscription
-        elif stream == STANDALONE_STREAM and session_id in self._live_get:
-            # A reader of a session that ended meanwhile was forgotten already: record nothing.
-            self._live_get.discard(session_id)
-            self._get_cursor[session_id] = max(delivered, self._get_cursor.get(session_id, 0))
+        elif stream == STANDALONE_STREAM and claim is not None:
+            yield ReleaseStandalone(session_id, claim, delivered)
 
     def _standalone(self, session_id: str, message: Notification | Request) -> Plan[list[Output]]:
         data = dumps(message.to_json())
@@ -470,7 +479,5 @@ class Server:
     def expire(self) -> Plan[list[Output]]:
         """Drop sessions idle past ``config.session_idle_timeout``."""
         gone: list[str] = yield ExpireSessions(self.clock(), self.config.session_idle_timeout)
-        for session_id in gone:
-            self._forget(session_id)
         return [SessionClosed(session_id) for session_id in gone]
 

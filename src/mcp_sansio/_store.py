@@ -28,6 +28,8 @@ __all__ = [
     "ClaimRequest",
     "ClaimOutcome",
     "ReleaseRequest",
+    "ClaimStandalone",
+    "ReleaseStandalone",
     "OpenStream",
     "AppendEvent",
     "ReadEvents",
@@ -107,6 +109,34 @@ class ReleaseRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimStandalone:
+    """Claim the session's GET stream for reader ``holder`` until ``now + lease``; claiming again renews.
+
+    Answer: where the session's last GET reader stopped (0 at first) if claimed; None
+    when ``exclusive`` and another holder's lease has not run out (so a reader on an
+    instance that died frees the stream after ``lease`` seconds).
+    """
+
+    session_id: str
+    holder: str
+    now: float
+    lease: float
+    exclusive: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseStandalone:
+    """GET reader ``holder`` left having delivered up to ``delivered``. Answer: None.
+
+    The session's cursor moves there (never back); the claim ends if it is still ``holder``'s.
+    """
+
+    session_id: str
+    holder: str
+    delivered: int
+
+
+@dataclass(frozen=True, slots=True)
 class OpenStream:
     """Create an empty log for a stream (so a resume right after its priming event finds it). Answer: None.
 
@@ -182,6 +212,8 @@ StoreCommand = (
     | ExpireSessions
     | ClaimRequest
     | ReleaseRequest
+    | ClaimStandalone
+    | ReleaseStandalone
     | OpenStream
     | AppendEvent
     | ReadEvents
@@ -221,6 +253,8 @@ class MemoryStore:
         self._sessions: dict[str, SessionRecord] = {}
         self._in_flight: dict[str, set[str]] = {}
         self._logs: dict[str, dict[str, _Log]] = {}
+        # Per session: the GET stream's holder (or None), its lease's end, and the cursor.
+        self._standalone: dict[str, tuple[str | None, float, int]] = {}
         self._dispatch: dict[type, Callable[[Any], Any]] = {
             AppendEvent: self._append,
             ReadEvents: self._read,
@@ -232,6 +266,8 @@ class MemoryStore:
             ExpireSessions: self._expire,
             ClaimRequest: self._claim,
             ReleaseRequest: self._release,
+            ClaimStandalone: self._claim_standalone,
+            ReleaseStandalone: self._release_standalone,
             OpenStream: self._open,
         }
 
@@ -269,8 +305,28 @@ class MemoryStore:
     def _release(self, command: ReleaseRequest) -> None:
         self._in_flight.get(command.session_id, set()).discard(command.key)
 
+    def _claim_standalone(self, command: ClaimStandalone) -> int | None:
+        if command.session_id not in self._sessions:
+            return None
+        holder, expires, cursor = self._standalone.get(command.session_id, (None, 0.0, 0))
+        taken = holder is not None and holder != command.holder and expires > command.now
+        if taken and command.exclusive:
+            return None
+        self._standalone[command.session_id] = (command.holder, command.now + command.lease, cursor)
+        return cursor
+
+    def _release_standalone(self, command: ReleaseStandalone) -> None:
+        state = self._standalone.get(command.session_id)
+        if state is None:
+            return  # the session ended meanwhile: nothing to record
+        holder, expires, cursor = state
+        if holder == command.holder:
+            holder, expires = None, 0.0
+        self._standalone[command.session_id] = (holder, expires, max(cursor, command.delivered))
+
     def _delete(self, session_id: str) -> bool:
         self._in_flight.pop(session_id, None)
+        self._standalone.pop(session_id, None)
         self._logs.pop(session_id, None)
         return self._sessions.pop(session_id, None) is not None
 

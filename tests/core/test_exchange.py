@@ -292,7 +292,7 @@ def test_standalone_messages_are_kept_until_a_get_reads_them(harness: Harness) -
     replayed, final = harness.run(harness.server.replay(session, "0", 0))
     assert events(replayed) == [{"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}]
     assert final is False
-    harness.server.stream_detached(session, "0", 1)
+    harness.run(harness.server.stream_detached(session, "0", 1, get[0].claim))
     get = harness.request("GET", None, [("mcp-session-id", session)])
     assert isinstance(get[0], ResumeStream) and get[0].after == 1
     assert harness.run(harness.server.notify_session("gone", "notifications/x")) == []
@@ -463,7 +463,7 @@ def test_time_budget_for_streams_only_for_clients_that_can_resume(version: str, 
     assert isinstance(outputs[0], StartStream) and outputs[0].close_after == expected
     get = harness.request("GET", None, [("mcp-session-id", session)])
     assert isinstance(get[0], ResumeStream) and get[0].close_after == expected
-    harness.server.stream_detached(session, "0", 0)
+    harness.run(harness.server.stream_detached(session, "0", 0, get[0].claim))
     resumed = resume(harness, session, f"{outputs[0].stream}-0")
     assert isinstance(resumed[0], ResumeStream) and resumed[0].close_after == expected
 

@@ -203,21 +203,21 @@ def test_a_detached_listen_stream_is_unsubscribed(harness: Harness) -> None:
     listen(harness, {"toolsListChanged": True}, rid=1)  # s1
     listen(harness, {"toolsListChanged": True}, rid=2)  # s2
     assert len(harness.server.listeners) == 2
-    harness.server.stream_detached(None, "s1", 1)
+    harness.run(harness.server.stream_detached(None, "s1", 1))
     assert len(harness.server.listeners) == 1
     out = harness.run(harness.server.list_changed("tools"))
     assert [(o.stream, o.seq) for o in out] == [("s2", 2)]
-    harness.server.stream_detached(None, "s1", 1)  # twice is harmless
-    harness.server.stream_detached(None, "unknown", 0)
+    harness.run(harness.server.stream_detached(None, "s1", 1))  # twice is harmless
+    harness.run(harness.server.stream_detached(None, "unknown", 0))
     assert len(harness.server.listeners) == 1
-    harness.server.stream_detached(None, "s2", 2)
+    harness.run(harness.server.stream_detached(None, "s2", 2))
     assert harness.run(harness.server.list_changed("tools")) == []
 
 
 def test_a_handshake_detach_does_not_touch_listeners(harness: Harness) -> None:
     listen(harness, {"toolsListChanged": True})  # s1
     session = harness.initialize()
-    harness.server.stream_detached(session, "s1", 0)
+    harness.run(harness.server.stream_detached(session, "s1", 0))
     assert len(harness.server.listeners) == 1
 
 

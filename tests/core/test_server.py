@@ -300,8 +300,28 @@ def test_get_opens_standalone_stream_and_refuses_a_second(harness: Harness) -> N
     assert out[0].priming is not None and out[0].priming.startswith(b"id: 0-0\nretry: 1000\n")
     second = harness.request("GET", None, [("mcp-session-id", session)])
     assert only_response(second).status == 409
-    harness.server.stream_detached(session, "0", 0)
+    harness.run(harness.server.stream_detached(session, "0", 0, out[0].claim))
     assert isinstance(harness.request("GET", None, [("mcp-session-id", session)])[0], ResumeStream)
+
+
+def test_a_get_claim_is_renewed_and_lapses_when_its_holder_is_gone(harness: Harness) -> None:
+    # The claim lives in the store, so an instance that died (and never released it) frees
+    # the stream once its lease runs out; a live reader renews it and keeps it.
+    session = harness.initialize()
+    lease = harness.server.config.get_stream_lease
+    first = harness.request("GET", None, [("mcp-session-id", session)])[0]
+    assert isinstance(first, ResumeStream) and first.claim is not None
+    harness.now[0] += lease * 0.9
+    assert harness.run(harness.server.renew_claim(session, first.claim)) is True
+    harness.now[0] += lease * 0.9  # still within the renewed lease
+    assert only_response(harness.request("GET", None, [("mcp-session-id", session)])).status == 409
+    harness.now[0] += lease * 0.2  # past it: the holder is presumed gone
+    second = harness.request("GET", None, [("mcp-session-id", session)])[0]
+    assert isinstance(second, ResumeStream) and second.claim not in (None, first.claim)
+    assert harness.run(harness.server.renew_claim(session, first.claim)) is False  # the old holder lost it
+    # The old reader's late release moves the cursor but does not free the new holder's stream.
+    harness.run(harness.server.stream_detached(session, "0", 0, first.claim))
+    assert only_response(harness.request("GET", None, [("mcp-session-id", session)])).status == 409
 
 
 def test_no_priming_before_2025_11_25() -> None:

@@ -11,7 +11,7 @@ from mcp_sansio_runtime import AsyncStore
 from tests.apps import demo_app
 from tests.conftest import routing_headers, stateless_meta, stateless_request
 from tests.runtime.apps import controlled_app, controls
-from tests.runtime.conftest import Event, call_tool, running, split_id
+from tests.runtime.conftest import Event, build_request, call_tool, running, split_id
 
 pytestmark = pytest.mark.anyio
 
@@ -177,3 +177,26 @@ async def test_a_get_stream_delivers_what_was_kept_for_it_and_a_reconnect_skips_
     assert [(e.id, e.data and e.data["params"]["n"]) for e in first.transport.events] == [("0-0", None), ("0-1", 1)]
     assert [(e.id, e.data and e.data["params"]["n"]) for e in second.transport.events] == [("0-1", None), ("0-2", 2)]
     assert not first.transport.ended  # the client left: nothing more was written
+
+
+async def test_an_open_get_stream_keeps_its_claim_and_frees_it_when_it_ends() -> None:
+    # The claim lives in the store with a lease (an instance that dies frees it); an open
+    # stream renews it, so a second GET is refused however long the first stays open.
+    import anyio
+
+    from mcp_sansio import Config
+
+    async with running(demo_app(), Config(get_stream_lease=0.3)) as h:
+        session = await h.initialize()
+        first = h.get_soon(session)
+        await first.transport.wait_events(1)  # its priming event
+        for _ in range(5):  # 0.6 s of the store's clock: twice the lease
+            await anyio.sleep(0.12)
+            h.now[0] += 0.12
+        second = await h.serve(build_request("GET", session=session))
+        assert second.transport.status == 409
+        first.transport.disconnect()
+        await first.wait()
+        third = h.get_soon(session)
+        await third.transport.wait_events(1)
+        assert third.transport.head is not None

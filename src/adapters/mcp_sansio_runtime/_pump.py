@@ -8,6 +8,7 @@ and a farewell comment when the server stops.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
 __all__ = ["StreamPump", "cancels_on_disconnect", "until_disconnected"]
 
+log = logging.getLogger("mcp_sansio")
+_DETACH_TIMEOUT = 5.0  # seconds for the store to record a reader's end during a shutdown
+
 
 class StreamPump:
     """Moves a stream's events from its hub reader to a transport, for one runtime."""
@@ -35,7 +39,7 @@ class StreamPump:
     async def run(self, sink: Sink, reader: Reader, transport: Transport) -> None:
         """Write the stream's head, what it replays, then its live events until it ends or the client leaves."""
         runtime = self._runtime
-        session_id, stream = reader.key
+        session_id = reader.key[0]
         try:
             await transport.start_stream(sink.headers)
             first = b"".join([sink.priming or b"", *(data for _, data in sink.replay)])
@@ -45,7 +49,7 @@ class StreamPump:
                 reader.end(reader.delivered)
             if first:
                 await transport.write(first)
-            pump = self._pump_live(reader, transport, sink.close_after)
+            pump = self._pump_live(sink, reader, transport)
             # Streams that can sit idle (GET, listen) or whose closing cancels (2026-07-28) are
             # watched; a handshake-era POST stream learns of a vanished client from its next write.
             watched = not sink.exchanges or cancels_on_disconnect(sink)
@@ -61,24 +65,45 @@ class StreamPump:
             reader.close()
             if session_id is not None:
                 runtime.broker.unfollow(reader)
-            runtime.server.stream_detached(session_id, stream, reader.delivered)
+            await self._detached(sink, reader)
 
-    async def _pump_live(self, reader: Reader, transport: Transport, close_after: float | None) -> None:
-        # The core may ask to end this connection after a while (stream polling, SEP-1699).
-        with anyio.move_on_after(close_after if close_after is not None else math.inf):
-            await self._pump_until_done(reader, transport)
-
-    async def _pump_until_done(self, reader: Reader, transport: Transport) -> None:
+    async def _detached(self, sink: Sink, reader: Reader) -> None:
+        # Recorded even when the pump was cancelled: the next GET starts where this one stopped.
         runtime = self._runtime
+        session_id, stream = reader.key
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_DETACH_TIMEOUT):
+            try:
+                await runtime.run(runtime.server.stream_detached(session_id, stream, reader.delivered, sink.claim))
+            except Exception:  # a store that fails here must not take the connection's task down
+                log.exception("could not record where the reader of stream %r stopped", stream)
+
+    async def _pump_live(self, sink: Sink, reader: Reader, transport: Transport) -> None:
+        # The core may ask to end this connection after a while (stream polling, SEP-1699).
+        with anyio.move_on_after(sink.close_after if sink.close_after is not None else math.inf):
+            await self._pump_until_done(sink, reader, transport)
+
+    async def _pump_until_done(self, sink: Sink, reader: Reader, transport: Transport) -> None:
+        runtime = self._runtime
+        renew_every = runtime.server.config.get_stream_lease / 3
+        renew_at = anyio.current_time() + renew_every
         while not runtime.closing:
+            if sink.claim is not None and anyio.current_time() >= renew_at:
+                # The GET stream's claim lives in the store, so another instance can tell it is taken.
+                session_id = reader.key[0]
+                assert session_id is not None
+                if not await runtime.run(runtime.server.renew_claim(session_id, sink.claim)):
+                    return  # taken over after our lease ran out: this reader ends
+                renew_at = anyio.current_time() + renew_every
             batch = reader.take_nowait()
             if not batch:
                 if reader.done:
                     return
-                with anyio.move_on_after(runtime.keepalive) as idle:
+                wait = min(runtime.keepalive, max(0.0, renew_at - anyio.current_time()) if sink.claim else math.inf)
+                with anyio.move_on_after(wait) as idle:
                     batch = await reader.take()
                 if idle.cancelled_caught:
-                    await transport.write(frame_comment("keep-alive"))
+                    if wait >= runtime.keepalive:
+                        await transport.write(frame_comment("keep-alive"))
                     continue
                 if not batch:
                     return

@@ -242,6 +242,7 @@ class Runtime:
                 events, sink.replay_final = await self.run(replay)
                 sink.replay = [(e.seq, e.data) for e in events if isinstance(e, SendEvent)]
                 sink.headers, sink.priming, sink.close_after = output.headers, output.priming, output.close_after
+                sink.claim = output.claim
                 sink.ready.set()
             elif isinstance(output, (DeliverResponse, CancelRequest, SessionClosed)):
                 applied = self._apply(output)

@@ -25,4 +25,5 @@ class Sink:
     replay: list[tuple[int, bytes]] = field(default_factory=list)
     replay_final: bool = False
     close_after: float | None = None
+    claim: str | None = None
     exchanges: list[Exchange] = field(default_factory=list)
