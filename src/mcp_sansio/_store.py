@@ -363,6 +363,15 @@ class MemoryStore:
         events = tuple((seq, data) for seq, _, data in log.events if seq > command.after)
         return LogSlice(True, events, first, log.last_seq, log.final)
 
+    def census(self) -> dict[str, int]:
+        """How much the store holds: sessions, their event logs, in-flight requests, GET-stream records."""
+        return {
+            "sessions": len(self._sessions),
+            "logs": sum(len(logs) for logs in self._logs.values()),
+            "in_flight": sum(len(keys) for keys in self._in_flight.values()),
+            "standalone": len(self._standalone),
+        }
+
     def session_ids(self) -> list[str]:
         """Ids of the stored sessions (for tests and introspection)."""
         return list(self._sessions)

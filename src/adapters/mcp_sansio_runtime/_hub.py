@@ -117,6 +117,10 @@ class Hub:
         self._readers.setdefault(reader.key, []).append(reader)
         return reader
 
+    def reader_count(self) -> int:
+        """How many readers are connected."""
+        return sum(len(readers) for readers in self._readers.values())
+
     def leave(self, reader: Reader) -> None:
         """Stop delivering to ``reader``."""
         readers = self._readers.get(reader.key)

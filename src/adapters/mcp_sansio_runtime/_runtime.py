@@ -130,6 +130,18 @@ class Runtime:
         """How many handlers are running now (for tests and health checks)."""
         return len(self._running)
 
+    def census(self) -> dict[str, int]:
+        """How much the runtime holds now: stream readers, running handlers, waiters, listen streams.
+
+        For health checks and leak tests: each returns to 0 once clients are gone.
+        """
+        return {
+            "readers": self.hub.reader_count(),
+            "handlers": len(self._running),
+            "waiters": len(self._waiters),
+            "listeners": len(self.server.listeners),
+        }
+
     @property
     def started(self) -> bool:
         """Whether :meth:`running` is active (requests can be served)."""
