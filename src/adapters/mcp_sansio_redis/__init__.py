@@ -1,0 +1,85 @@
+"""mcp-sansio's Redis store: sessions, requests in flight and per-stream event logs, shared by any number of servers.
+
+Theory of operation
+===================
+
+``RedisStore`` answers the core's store commands (``mcp_sansio._store``) exactly as
+``MemoryStore`` does, so that several server processes can serve one session. It is
+an ``AsyncStore`` for the runtime: ``await store.execute(command)``.
+
+**Talking to Redis.** A small RESP client on anyio sockets (``RedisClient``): the same
+code on asyncio and trio, no worker threads, a pool of connections that tasks borrow
+for one command at a time (no lock, no background task), hiredis's parser when
+installed. Each command is one round trip: a single Redis command or one Lua script
+(atomic in Redis: nothing interleaves with it). A connection that fails or is
+interrupted mid-exchange is closed, never reused. Redis that cannot be reached raises
+``RedisUnavailableError`` naming the URL (a server answers 503); any other unexpected
+reply raises ``RedisStoreError``. Needs Redis >= 6.2 (7 recommended); not Redis
+Cluster (scripts build key names, and the session index spans all sessions).
+
+**Clocks and TTLs.** Every command carries its clock reading; what is idle, too old
+or expired is decided from those readings, exactly as in memory. TTLs are a safety
+net on top: every key gets one, refreshed when it is written, equal to the logical
+lifetime plus ``ttl_grace`` (capped at ``max_ttl``), so nothing outlives an instance
+that died or a session nobody expires, and Redis never drops what the clocks keep.
+The session TTL is ``idle_timeout`` (raised to the largest idle timeout a command
+carries); the core saves a session on use (at most once a second), which refreshes
+it. Session-level TTLs are only ever lengthened, never shortened (instances may be
+configured differently); a log's TTL follows its last append.
+
+Keys (``P`` is the prefix, e.g. ``mcp:``; ``<sid>`` the session id with ``%`` and ``:``
+percent-encoded; ``<stream>`` a stream key as the core names it, ``0`` for GET)::
+
+    P sessions          ZSET   member: session id, score: last_seen (the index: count, list, expire
+                               without scanning the keyspace). TTL: session TTL, refreshed by SaveSession.
+    P session:<sid>     HASH   the SessionRecord, one field per attribute (text, floats by repr,
+                               dicts/log_level/subscriptions as JSON), written whole by SaveSession
+                               with HSET. TTL: session TTL (idle_timeout + grace), refreshed by SaveSession.
+    P inflight:<sid>    SET    keys of the session's requests in flight (ClaimRequest/ReleaseRequest).
+                               TTL: session TTL, refreshed by ClaimRequest and SaveSession.
+                               (In memory, too, claims are not tied to a stored session.)
+    P streams:<sid>     HASH   field <stream>: "<order> <last_seq> <final 0|1> <expires|inf>", the
+                               head of each of the session's logs. ``order`` is creation order
+                               (OpenStream drops finished logs oldest first); ``last_seq`` the newest
+                               seq ever appended (it survives eviction of every event); ``expires``
+                               is now + finished_age of the final event. TTL: session TTL,
+                               refreshed by OpenStream, AppendEvent and SaveSession.
+    P log:<sid>:<stream> STREAM one entry per event, id "<seq>-0" (seq from 1, allocated in the
+                               AppendEvent script from the head, so two instances never issue the
+                               same id), fields d=<data> t=<now> [f=1 on the final event]. Bounded
+                               by ``keep`` (XTRIM MAXLEN) and ``max_age`` (oldest entries while
+                               ``now - t > max_age``). TTL: max_age + grace, finished_age + grace
+                               after the final event; refreshed by AppendEvent. A log whose key
+                               expired keeps its head: it reads as known and empty.
+
+**For a broker.** Tail a stream with ``XREAD BLOCK ms STREAMS P log:<sid>:<stream> <seq>-0``
+from the ``last_seq`` a ``ReadEvents`` returned: ReadEvents is atomic, and every later
+event is an entry with a greater id, so joining after replaying misses nothing (unless
+``keep`` evicted it first: an entry id beyond ``last + 1`` is a gap to report). The entry
+with ``f`` is the last. ``KeyLayout`` names the keys, ``event_seq`` parses entry ids, and
+``RedisClient.connection()`` lends a connection for blocking reads (``timeout=None``;
+cancelling one closes that connection).
+"""
+
+from __future__ import annotations
+
+from ._client import Connection, RedisAddress, RedisClient, parse_url
+from ._layout import EVENT_DATA, EVENT_FINAL, EVENT_TIME, KeyLayout, event_seq
+from ._resp import RedisStoreError, RedisUnavailableError, ReplyError
+from ._store import RedisStore
+
+__all__ = [
+    "RedisStore",
+    "RedisClient",
+    "Connection",
+    "RedisAddress",
+    "parse_url",
+    "KeyLayout",
+    "event_seq",
+    "EVENT_DATA",
+    "EVENT_TIME",
+    "EVENT_FINAL",
+    "RedisStoreError",
+    "RedisUnavailableError",
+    "ReplyError",
+]

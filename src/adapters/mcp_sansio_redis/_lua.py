@@ -1,0 +1,254 @@
+"""The Lua scripts: each store command that reads and writes runs as one script, atomic in Redis.
+
+Every script gets the key prefix as ``ARGV[1]`` and builds key names from it
+exactly as ``_layout.KeyLayout`` does (session ids escaped by ``esc``). Numbers
+arrive as Python ``repr`` strings, which Lua's ``tonumber`` reads back exactly, so
+clock comparisons (``now - t > max_age``) give the same answer as in
+``MemoryStore``. Scripts raise ``{err=...}`` on data they cannot read.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ._client import Script
+
+__all__ = ["LOAD", "SAVE", "DELETE", "LIST", "EXPIRE", "CLAIM", "OPEN", "APPEND", "READ"]
+
+_PRELUDE: Final = r"""
+local P = ARGV[1]
+local function esc(s)
+  local e = string.gsub(s, '%%', '%%25')
+  e = string.gsub(e, ':', '%%3A')
+  return e
+end
+local function num(s)
+  if s == 'inf' or s == '+inf' then return math.huge end
+  if s == '-inf' then return -math.huge end
+  local n = tonumber(s)
+  if n == nil then error({err = 'mcp-sansio: not a number: ' .. tostring(s)}) end
+  return n
+end
+local function head(v)
+  local o, s, f, x = string.match(v, '^(%d+) (%d+) ([01]) (%S+)$')
+  if o == nil then error({err = 'mcp-sansio: corrupt stream head: ' .. v}) end
+  return tonumber(o), tonumber(s), f == '1', x
+end
+local function pack(o, s, f, x)
+  return string.format('%d %d %d %s', o, s, f and 1 or 0, x)
+end
+local function field(flat, name)
+  for i = 1, #flat, 2 do
+    if flat[i] == name then return flat[i + 1] end
+  end
+  error({err = 'mcp-sansio: stored item lacks field ' .. name})
+end
+local function seq_of(id)
+  return tonumber(string.match(id, '^(%d+)-'))
+end
+local function extend(key, ttl)
+  -- Session-level keys: lengthen a TTL, never shorten it (instances may run with different idle timeouts).
+  local left = redis.call('PTTL', key)
+  if left == -1 or (left >= 0 and left < tonumber(ttl)) then redis.call('PEXPIRE', key, ttl) end
+end
+local function drop_session(sid)
+  local e = esc(sid)
+  local streams = P .. 'streams:' .. e
+  for _, stream in ipairs(redis.call('HKEYS', streams)) do
+    redis.call('DEL', P .. 'log:' .. e .. ':' .. stream)
+  end
+  redis.call('DEL', streams, P .. 'inflight:' .. e)
+  redis.call('ZREM', P .. 'sessions', sid)
+  return redis.call('DEL', P .. 'session:' .. e)
+end
+local function evict(log, now, keep, max_age)
+  if redis.call('XLEN', log) > keep then redis.call('XTRIM', log, 'MAXLEN', keep) end
+  while true do
+    local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)[1]
+    if first == nil or not (now - num(field(first[2], 't')) > max_age) then return end
+    redis.call('XDEL', log, first[1])
+  end
+end
+"""
+
+
+def _script(name: str, body: str) -> Script:
+    return Script(name, _PRELUDE + body)
+
+
+# ARGV: prefix, session id, now, idle timeout. Reply: the record's flat hash, or {} (unknown or expired).
+LOAD: Final = _script(
+    "LoadSession",
+    r"""
+local rec = redis.call('HGETALL', P .. 'session:' .. esc(ARGV[2]))
+if #rec == 0 then return {} end
+if num(ARGV[3]) - num(field(rec, 'last_seen')) > num(ARGV[4]) then
+  drop_session(ARGV[2])
+  return {}
+end
+return rec
+""",
+)
+
+# ARGV: prefix, session id, last_seen, ttl ms, field/value pairs... Reply: 1.
+SAVE: Final = _script(
+    "SaveSession",
+    r"""
+local e = esc(ARGV[2])
+local key = P .. 'session:' .. e
+redis.call('HSET', key, unpack(ARGV, 5))
+redis.call('ZADD', P .. 'sessions', ARGV[3], ARGV[2])
+for _, k in ipairs({key, P .. 'sessions', P .. 'inflight:' .. e, P .. 'streams:' .. e}) do
+  extend(k, ARGV[4])
+end
+return 1
+""",
+)
+
+# ARGV: prefix, session id. Reply: 1 if the session existed, else 0.
+DELETE: Final = _script("DeleteSession", "return drop_session(ARGV[2])\n")
+
+# ARGV: prefix. Reply: the flat hash of every stored record (ids whose record expired are dropped).
+LIST: Final = _script(
+    "ListSessions",
+    r"""
+local out = {}
+for _, sid in ipairs(redis.call('ZRANGE', P .. 'sessions', 0, -1)) do
+  local rec = redis.call('HGETALL', P .. 'session:' .. esc(sid))
+  if #rec == 0 then drop_session(sid) else out[#out + 1] = rec end
+end
+return out
+""",
+)
+
+# ARGV: prefix, now, idle timeout, upper bound of candidate last_seen scores. Reply: the ids deleted.
+EXPIRE: Final = _script(
+    "ExpireSessions",
+    r"""
+local now, idle = num(ARGV[2]), num(ARGV[3])
+local gone = {}
+local found = redis.call('ZRANGEBYSCORE', P .. 'sessions', '-inf', ARGV[4], 'WITHSCORES')
+for i = 1, #found, 2 do
+  if now - num(found[i + 1]) > idle then
+    drop_session(found[i])
+    gone[#gone + 1] = found[i]
+  end
+end
+return gone
+""",
+)
+
+# ARGV: prefix, session id, request key, limit, ttl ms. Reply: 0 claimed, 1 duplicate, 2 too many.
+CLAIM: Final = _script(
+    "ClaimRequest",
+    r"""
+local k = P .. 'inflight:' .. esc(ARGV[2])
+if redis.call('SISMEMBER', k, ARGV[3]) == 1 then return 1 end
+if redis.call('SCARD', k) >= tonumber(ARGV[4]) then return 2 end
+redis.call('SADD', k, ARGV[3])
+extend(k, ARGV[5])
+return 0
+""",
+)
+
+# ARGV: prefix, session id, stream, now, max streams, ttl ms. Reply: 1 (0: no such session, nothing done).
+OPEN: Final = _script(
+    "OpenStream",
+    r"""
+local sid, stream, now, cap = ARGV[2], ARGV[3], num(ARGV[4]), tonumber(ARGV[5])
+local e = esc(sid)
+if redis.call('EXISTS', P .. 'session:' .. e) == 0 then return 0 end
+local hk, logs = P .. 'streams:' .. e, P .. 'log:' .. e .. ':'
+local flat = redis.call('HGETALL', hk)
+local count, top, finished = 0, 0, {}
+for i = 1, #flat, 2 do
+  local o, _, f, x = head(flat[i + 1])
+  if num(x) <= now then
+    redis.call('HDEL', hk, flat[i])
+    redis.call('DEL', logs .. flat[i])
+  else
+    count = count + 1
+    if o > top then top = o end
+    if f then finished[#finished + 1] = {o, flat[i]} end
+  end
+end
+table.sort(finished, function(a, b) return a[1] < b[1] end)
+local j = 1
+while count >= cap and j <= #finished do
+  redis.call('HDEL', hk, finished[j][2])
+  redis.call('DEL', logs .. finished[j][2])
+  count, j = count - 1, j + 1
+end
+if redis.call('HEXISTS', hk, stream) == 0 then
+  redis.call('DEL', logs .. stream)
+  redis.call('HSET', hk, stream, pack(top + 1, 0, false, 'inf'))
+end
+extend(hk, ARGV[6])
+return 1
+""",
+)
+
+# ARGV: prefix, session id, stream, data, now, keep, max age, final (0|1), expires if final,
+# log ttl ms, session ttl ms. Reply: the event's seq (0: no such session, nothing kept).
+APPEND: Final = _script(
+    "AppendEvent",
+    r"""
+local sid, stream, now = ARGV[2], ARGV[3], ARGV[5]
+local e = esc(sid)
+if redis.call('EXISTS', P .. 'session:' .. e) == 0 then return 0 end
+local hk, log = P .. 'streams:' .. e, P .. 'log:' .. e .. ':' .. stream
+local v = redis.call('HGET', hk, stream)
+local o, s, f, x
+if v then
+  o, s, f, x = head(v)
+else
+  o, s, f, x = 0, 0, false, 'inf'
+  for _, w in ipairs(redis.call('HVALS', hk)) do
+    local wo = head(w)
+    if wo > o then o = wo end
+  end
+  o = o + 1
+  redis.call('DEL', log)
+end
+s = s + 1
+local id = string.format('%d-0', s)
+if ARGV[8] == '1' then
+  redis.call('XADD', log, id, 'd', ARGV[4], 't', now, 'f', '1')
+  f, x = true, ARGV[9]
+else
+  redis.call('XADD', log, id, 'd', ARGV[4], 't', now)
+end
+evict(log, num(now), tonumber(ARGV[6]), num(ARGV[7]))
+redis.call('HSET', hk, stream, pack(o, s, f, x))
+redis.call('PEXPIRE', log, ARGV[10])
+extend(hk, ARGV[11])
+return s
+""",
+)
+
+# ARGV: prefix, session id, stream, first entry id wanted ('' for none), now, max age.
+# Reply: {0} (unknown or expired), or {1, first_seq, last_seq, final 0|1, {seq, data, seq, data, ...}}.
+READ: Final = _script(
+    "ReadEvents",
+    r"""
+local e = esc(ARGV[2])
+local v = redis.call('HGET', P .. 'streams:' .. e, ARGV[3])
+if not v then return {0} end
+local _, s, f, x = head(v)
+local now = num(ARGV[5])
+if num(x) <= now then return {0} end
+local log = P .. 'log:' .. e .. ':' .. ARGV[3]
+evict(log, now, math.huge, num(ARGV[6]))
+local first = s + 1
+local oldest = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)[1]
+if oldest ~= nil then first = seq_of(oldest[1]) end
+local events = {}
+if ARGV[4] ~= '' then
+  for _, entry in ipairs(redis.call('XRANGE', log, ARGV[4], '+')) do
+    events[#events + 1] = seq_of(entry[1])
+    events[#events + 1] = field(entry[2], 'd')
+  end
+end
+return {1, first, s, f and 1 or 0, events}
+""",
+)
