@@ -96,6 +96,8 @@ def test_help_lists_the_options() -> None:
         "--header-timeout",
         "--body-timeout",
         "--idle-timeout",
+        "--redis-url",
+        "--redis-prefix",
     ):
         assert option in result.stdout
 
@@ -184,3 +186,27 @@ def test_in_flight_requests_finish_during_shutdown(backend: str) -> None:
     # period: its result is in the stream's log for a client that resumes.
     assert answers and answers[0].status_code == 200
     assert "server shutting down" in answers[0].text
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_unreachable_redis_is_one_line(backend: str) -> None:
+    result = run_cli("--port", "0", "--backend", backend, "--redis-url", "redis://127.0.0.1:1/0")
+    assert result.returncode == 1
+    assert result.stderr == "error: cannot reach Redis at redis://127.0.0.1:1/0: Connection refused\n"
+    assert result.stdout == ""  # it never listened
+
+
+def test_unreachable_redis_hides_the_password() -> None:
+    result = run_cli("--port", "0", "--redis-url", "redis://user:s3cret@127.0.0.1:1/2")
+    assert result.returncode == 1
+    assert result.stderr == "error: cannot reach Redis at redis://user:***@127.0.0.1:1/2: Connection refused\n"
+
+
+def test_bad_redis_options_are_refused() -> None:
+    result = run_cli("--redis-url", "http://user:s3cret@127.0.0.1/")
+    assert result.returncode == 2
+    assert "argument --redis-url: not a Redis URL (unknown scheme 'http'): http://user:***@127.0.0.1/" in result.stderr
+    assert "s3cret" not in result.stderr
+    result = run_cli("--redis-prefix", "app:")
+    assert result.returncode == 2
+    assert "mcp-sansio serve: error: --redis-prefix needs --redis-url" in result.stderr

@@ -11,14 +11,25 @@ import redis
 from mcp_sansio import (
     AppendEvent,
     ClaimRequest,
+    ClaimStandalone,
     CountSessions,
+    DeleteSession,
     ListSessions,
     LoadSession,
     OpenStream,
     ReadEvents,
+    ReleaseStandalone,
     SaveSession,
 )
-from mcp_sansio_redis import KeyLayout, RedisClient, RedisStore, RedisStoreError, RedisUnavailableError, event_seq
+from mcp_sansio_redis import (
+    KeyLayout,
+    RedisClient,
+    RedisStore,
+    RedisStoreError,
+    RedisUnavailableError,
+    event_seq,
+    parse_url,
+)
 from mcp_sansio_runtime import PlanRunner
 from tests.runtime.test_streams import disconnect_then_resume
 from tests.stores.conftest import REDIS_URL, keys_under, record
@@ -34,9 +45,10 @@ async def store(prefix: str, redis_stores: list[RedisStore]) -> RedisStore:
 
 
 async def workload(store: RedisStore) -> None:
-    """Something of every kind: a session, a claim, an open log, a finished log, an appended-only log."""
+    """Something of every kind: a session, claims (a request, the GET stream), open, finished, appended-only logs."""
     await store.execute(SaveSession(record("s:1")))
     await store.execute(ClaimRequest("s:1", "r1", 8))
+    await store.execute(ClaimStandalone("s:1", "g1", 1000.0, 60.0))
     await store.execute(OpenStream("s:1", "0", 1000.0))
     await store.execute(AppendEvent("s:1", "0", b"live", 1000.0, 10, 50.0))
     await store.execute(AppendEvent("s:1", "p1", b"done", 1000.0, 10, 50.0, True, 20.0))
@@ -55,10 +67,26 @@ async def workload(store: RedisStore) -> None:
 async def test_an_unreachable_redis_raises_a_clear_error_naming_the_url(url: str, shown: str) -> None:
     store = RedisStore(url, prefix="never-written:")
     assert store.url == shown
-    for attempt in (store.ping, lambda: store.execute(LoadSession("s1", 0.0, 60.0))):
-        with pytest.raises(RedisUnavailableError, match=f"^cannot connect to Redis at {re.escape(shown)}: ") as caught:
-            await attempt()
-        assert "s3cret" not in str(caught.value)
+    with pytest.raises(RedisUnavailableError, match=f"^cannot connect to Redis at {re.escape(shown)}: ") as caught:
+        await store.execute(LoadSession("s1", 0.0, 60.0))
+    assert "s3cret" not in str(caught.value)
+    # The start-up check: one line, the same words on asyncio and trio.
+    with pytest.raises(RedisUnavailableError) as caught:
+        await store.ping()
+    assert str(caught.value) == f"cannot reach Redis at {shown}: Connection refused"
+    assert caught.value.reason == "Connection refused"
+    await store.aclose()
+
+
+async def test_a_redis_that_refuses_the_login_fails_the_start_up_check(redis_sync: redis.Redis) -> None:
+    address = parse_url(REDIS_URL)
+    url = f"redis://:wr0ng@{address.host}:{address.port}/{address.db}"
+    store = RedisStore(url, prefix="never-written:")
+    with pytest.raises(
+        RedisUnavailableError, match=r"^cannot reach Redis at redis://:\*\*\*@.*: refused AUTH: "
+    ) as caught:
+        await store.ping()
+    assert "wr0ng" not in str(caught.value)
     await store.aclose()
 
 
@@ -98,6 +126,7 @@ async def test_every_key_is_under_the_prefix_named_by_the_layout_and_has_a_ttl(
         layout.sessions,
         layout.session("s:1"),
         layout.in_flight("s:1"),
+        layout.standalone("s:1"),
         layout.streams("s:1"),
         layout.log("s:1", "0"),
         layout.log("s:1", "p1"),
@@ -111,6 +140,7 @@ async def test_every_key_is_under_the_prefix_named_by_the_layout_and_has_a_ttl(
         layout.sessions: "zset",
         layout.session("s:1"): "hash",
         layout.in_flight("s:1"): "set",
+        layout.standalone("s:1"): "hash",
         layout.streams("s:1"): "hash",
         layout.log("s:1", "0"): "stream",
         layout.log("s:1", "p1"): "stream",
@@ -121,6 +151,7 @@ async def test_ttls_follow_the_lifetimes_plus_grace(store: RedisStore, redis_syn
     await workload(store)
     keys = store.keys
     assert 100_000 < redis_sync.pttl(keys.session("s:1")) <= 105_000  # idle_timeout 100 + grace 5
+    assert 100_000 < redis_sync.pttl(keys.standalone("s:1")) <= 105_000
     assert 50_000 < redis_sync.pttl(keys.log("s:1", "0")) <= 55_000  # max_age 50 + grace
     assert 20_000 < redis_sync.pttl(keys.log("s:1", "p1")) <= 25_000  # finished_age 20 + grace
     # A larger idle timeout carried by a command raises the session TTL from then on.
@@ -132,8 +163,10 @@ async def test_ttls_follow_the_lifetimes_plus_grace(store: RedisStore, redis_syn
     other = RedisStore(REDIS_URL, prefix=store.prefix, idle_timeout=10.0, ttl_grace=0.0)
     await other.execute(SaveSession(record("s:1")))
     await other.execute(ClaimRequest("s:1", "r2", 8))
+    await other.execute(ClaimStandalone("s:1", "g2", 1000.0, 60.0))
+    await other.execute(ReleaseStandalone("s:1", "g2", 3))
     await other.aclose()
-    for key in (keys.session("s:1"), keys.streams("s:1"), keys.in_flight("s:1"), keys.sessions):
+    for key in (keys.session("s:1"), keys.streams("s:1"), keys.in_flight("s:1"), keys.standalone("s:1"), keys.sessions):
         assert redis_sync.pttl(key) > 400_000, key
 
 
@@ -258,3 +291,27 @@ async def test_the_pure_python_reply_parser_serves_the_store(prefix: str, redis_
     log = await store.execute(ReadEvents("s:1", "p1", 0, 1000.0, 50.0))
     assert (log.events, log.final) == (((1, b"done"),), True)
     assert [r.id for r in await store.execute(ListSessions())] == ["s:1"]
+
+
+async def test_the_get_stream_record_is_a_hash_in_the_sessions_keys(
+    store: RedisStore, redis_sync: redis.Redis, prefix: str
+) -> None:
+    assert await store.execute(ClaimStandalone("ghost", "g1", 1000.0, 60.0)) is None
+    await store.execute(ReleaseStandalone("ghost", "g1", 4))
+    assert keys_under(redis_sync, prefix) == []  # nothing for a session that is not stored
+    await store.execute(SaveSession(record("s:1")))
+    key = store.keys.standalone("s:1")
+    assert key == f"{prefix}standalone:s%3A1"
+    assert await store.execute(ClaimStandalone("s:1", "g1", 1000.0, 60.0)) == 0
+    assert redis_sync.hgetall(key) == {b"h": b"g1", b"x": b"1060.0", b"c": b"0"}
+    await store.execute(ReleaseStandalone("s:1", "g1", 4))
+    assert redis_sync.hgetall(key) == {b"c": b"4"}
+    assert redis_sync.pttl(key) > 0
+    # Redis dropped the record (its TTL): a late release removes the GET record instead of keeping it alive.
+    redis_sync.delete(store.keys.session("s:1"))
+    await store.execute(ReleaseStandalone("s:1", "g1", 9))
+    assert not redis_sync.exists(key)
+    await store.execute(SaveSession(record("s:1")))
+    await store.execute(ClaimStandalone("s:1", "g1", 1000.0, 60.0))
+    assert await store.execute(DeleteSession("s:1")) is True
+    assert keys_under(redis_sync, prefix) == []

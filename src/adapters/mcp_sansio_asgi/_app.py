@@ -6,7 +6,8 @@ handed to the runtime with the body's ``http.request`` messages as its chunks;
 that leaves is noticed by a watcher awaiting ``http.disconnect``, started only
 once a stream or a cancellable wait needs it (no task per plain request).
 The runtime lives in the ASGI lifespan, or in the host application's lifespan
-through :meth:`AsgiApp.lifespan`.
+through :meth:`AsgiApp.lifespan`; so does a Redis store's start-up check (PING)
+and, for a store the app made from ``redis_url``, closing its connections.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import anyio
 
 from mcp_sansio import App, HttpRequest, SendResponse, Server, Store
+from mcp_sansio_redis import RedisStore
 from mcp_sansio_runtime import AsyncStore, ClientGone, Runtime, as_server
 
 __all__ = ["AsgiApp"]
@@ -38,9 +40,18 @@ class AsgiApp:
             gets the core's defaults, which check Origin and Host against loopback names; to
             serve other host names, pass a Server whose Config lists them in ``allowed_hosts``.
         path: The endpoint's path below the mount point (``root_path``); other paths get 404.
-        store: Where sessions and event logs live (in memory if None).
+        store: Where sessions and event logs live (in memory if None and no ``redis_url``).
+            A :class:`~mcp_sansio_redis.RedisStore` is PINGed when the lifespan starts; it stays open.
         keepalive: Seconds of silence after which an SSE stream gets a comment.
         grace: Seconds running handlers get to finish when the lifespan ends.
+        redis_url: Keep sessions and event logs in Redis at this URL (``redis://[user:password@]host[:port][/db]``,
+            ``rediss://...``, ``unix:///path?db=N``), shared by every app given the same URL and prefix;
+            not with ``store``. The lifespan's startup PINGs Redis (failing it with ``cannot reach Redis at
+            <url>: <reason>``) and its shutdown closes the connections.
+        redis_prefix: The key prefix in Redis (default ``mcp:``).
+
+    Raises:
+        ValueError: Both ``store`` and ``redis_url`` were given, or ``redis_url`` is not a Redis URL.
     """
 
     def __init__(
@@ -51,8 +62,17 @@ class AsgiApp:
         store: Store | AsyncStore | None = None,
         keepalive: float = 15.0,
         grace: float = 5.0,
+        redis_url: str | None = None,
+        redis_prefix: str = "mcp:",
     ) -> None:
-        self.runtime = Runtime(as_server(target), store, path=path, keepalive=keepalive)
+        server = as_server(target)
+        self._owned_store: RedisStore | None = None
+        if redis_url is not None:
+            if store is not None:
+                raise ValueError("pass either store or redis_url, not both")
+            idle = server.config.session_idle_timeout
+            store = self._owned_store = RedisStore(redis_url, prefix=redis_prefix, idle_timeout=idle)
+        self.runtime = Runtime(server, store, path=path, keepalive=keepalive)
         self.grace = grace
 
     @asynccontextmanager
@@ -60,14 +80,26 @@ class AsgiApp:
         """Run the runtime for the duration of the block; on exit stop gracefully.
 
         Served alone, ASGI lifespan does this; mounted inside a host application,
-        enter it from the host's lifespan.
+        enter it from the host's lifespan. A Redis store is PINGed first; one made
+        from ``redis_url`` has its connections closed at the end.
+
+        Raises:
+            RedisUnavailableError: Redis did not answer the PING (``cannot reach Redis at <url>: <reason>``).
         """
-        async with self.runtime.running():
-            try:
-                yield self.runtime
-            finally:
+        store = self.runtime.store
+        try:
+            if isinstance(store, RedisStore):
+                await store.ping()
+            async with self.runtime.running():
+                try:
+                    yield self.runtime
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await self.runtime.stop(self.grace)
+        finally:
+            if self._owned_store is not None:
                 with anyio.CancelScope(shield=True):
-                    await self.runtime.stop(self.grace)
+                    await self._owned_store.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI 3 entry point."""

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 
 import anyio
 from anyio.abc import SocketAttribute, SocketStream, TaskStatus
 
-from mcp_sansio import App, Server, Store
+from mcp_sansio import App, Config, Server, Store
+from mcp_sansio_redis import RedisStore
 from mcp_sansio_runtime import AsyncStore, Runtime, as_server
 
 from ._connection import H11Connection, Timeouts
 
 __all__ = ["serve", "serve_in", "run"]
+
+log = logging.getLogger("mcp_sansio.h11")
 
 
 async def serve_in(
@@ -39,13 +43,24 @@ async def serve_in(
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port, reuse_port=False)
 
     async def handle(stream: SocketStream) -> None:
-        await H11Connection(stream, runtime, timeouts).run()
+        try:
+            await H11Connection(stream, runtime, timeouts).run()
+        except Exception:  # one connection's failure (a store that stopped answering...) must not stop the server
+            log.exception("connection from %s failed", _peer(stream))
 
     bound = listener.extra(SocketAttribute.local_address)
     actual_port = listener.extra(SocketAttribute.local_port)
     async with listener, runtime.running(), anyio.create_task_group() as connections:
         task_status.started((str(bound[0]), actual_port, runtime))
         await listener.serve(handle, task_group=connections)
+
+
+def _peer(stream: SocketStream) -> str:
+    try:
+        address = stream.extra(SocketAttribute.remote_address)
+    except Exception:  # pragma: no cover - a stream that closed underneath
+        return "?"
+    return f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
 
 
 async def run(
@@ -56,6 +71,8 @@ async def run(
     path: str = "/mcp",
     timeouts: Timeouts | None = None,
     store: Store | AsyncStore | None = None,
+    redis_url: str | None = None,
+    redis_prefix: str = "mcp:",
     on_ready: Callable[[str], None] | None = None,
     grace: float = 5.0,
 ) -> None:
@@ -64,7 +81,60 @@ async def run(
     Open SSE streams end at once with a final comment (clients resume them with
     ``Last-Event-ID``); in-flight requests get ``grace`` seconds to finish and
     answer; then whatever still runs is cancelled.
+
+    Args:
+        target: The App or core Server to serve.
+        host: The address to bind.
+        port: The port to bind (0 picks a free one).
+        path: The endpoint's path.
+        timeouts: Deadlines for slow clients.
+        store: Where sessions and event logs live (in memory if None and no ``redis_url``).
+        redis_url: Keep sessions and event logs in Redis at this URL (a :class:`~mcp_sansio_redis.RedisStore`,
+            closed at the end), so that several servers can share them; not with ``store``.
+        redis_prefix: The key prefix in Redis; servers of one deployment share it.
+        on_ready: Called with the endpoint's URL once the socket listens (default: print it).
+        grace: Seconds in-flight requests get to finish when stopping.
+
+    Raises:
+        RedisUnavailableError: A Redis store did not answer the start-up PING (nothing listened yet).
+        ValueError: Both ``store`` and ``redis_url`` were given, or ``redis_url`` is not a Redis URL.
     """
+    async with _store(target, store, redis_url, redis_prefix) as chosen:
+        await _run(target, host, port, path, timeouts, chosen, on_ready, grace)
+
+
+@asynccontextmanager
+async def _store(
+    target: App | Server, store: Store | AsyncStore | None, redis_url: str | None, redis_prefix: str
+) -> AsyncIterator[Store | AsyncStore | None]:
+    """The store to serve with; a Redis store is PINGed first, and closed at the end if made here."""
+    if redis_url is None:
+        if isinstance(store, RedisStore):
+            await store.ping()
+        yield store
+        return
+    if store is not None:
+        raise ValueError("pass either store or redis_url, not both")
+    config = target.config if isinstance(target, Server) else Config()
+    made = RedisStore(redis_url, prefix=redis_prefix, idle_timeout=config.session_idle_timeout)
+    try:
+        await made.ping()
+        yield made
+    finally:
+        with anyio.CancelScope(shield=True):
+            await made.aclose()
+
+
+async def _run(
+    target: App | Server,
+    host: str,
+    port: int,
+    path: str,
+    timeouts: Timeouts | None,
+    store: Store | AsyncStore | None,
+    on_ready: Callable[[str], None] | None,
+    grace: float,
+) -> None:
     async with anyio.create_task_group() as tg:
         bound_host, bound_port, runtime = await tg.start(
             lambda task_status: serve_in(
@@ -91,14 +161,33 @@ def serve(
     uvloop: bool = False,
     timeouts: Timeouts | None = None,
     store: Store | AsyncStore | None = None,
+    redis_url: str | None = None,
+    redis_prefix: str = "mcp:",
 ) -> None:
     """Serve ``target`` over HTTP/1.1 until SIGINT/SIGTERM (blocking).
+
+    Args:
+        target: The App or core Server to serve.
+        host: The address to bind.
+        port: The port to bind (0 picks a free one).
+        path: The endpoint's path.
+        backend: ``"asyncio"`` or ``"trio"``.
+        uvloop: Run asyncio on uvloop.
+        timeouts: Deadlines for slow clients.
+        store: Where sessions and event logs live (in memory if None and no ``redis_url``).
+        redis_url: Keep sessions and event logs in Redis at this URL, shared by every server
+            started with the same URL and ``redis_prefix`` (not with ``store``).
+        redis_prefix: The key prefix in Redis (default ``mcp:``).
 
     Raises:
         OSError: The server could not start listening (address in use, unresolvable
             host, permission denied, ...): the error from binding, bare rather than
             wrapped in the task groups' ExceptionGroup. Errors after startup propagate
             unchanged.
+        RedisUnavailableError: Redis did not answer the start-up PING, before anything
+            listened; its message is one line, ``cannot reach Redis at <url>: <reason>``
+            (password hidden).
+        ValueError: Both ``store`` and ``redis_url`` were given, or ``redis_url`` is not a Redis URL.
     """
     options = {"use_uvloop": True} if backend == "asyncio" and uvloop else {}
     listening = False
@@ -111,7 +200,17 @@ def serve(
     try:
         with suppress(KeyboardInterrupt):
             anyio.run(
-                lambda: run(target, host=host, port=port, path=path, timeouts=timeouts, store=store, on_ready=on_ready),
+                lambda: run(
+                    target,
+                    host=host,
+                    port=port,
+                    path=path,
+                    timeouts=timeouts,
+                    store=store,
+                    redis_url=redis_url,
+                    redis_prefix=redis_prefix,
+                    on_ready=on_ready,
+                ),
                 backend=backend,
                 backend_options=options,
             )

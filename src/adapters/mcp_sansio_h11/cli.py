@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_sansio import App, Server
+from mcp_sansio_redis import RedisStoreError, parse_url
 
 from ._connection import Timeouts
 from ._serve import serve
@@ -65,6 +66,25 @@ def _port(text: str) -> int:
     return port
 
 
+def _redis_url(text: str) -> str:
+    """Parse ``--redis-url``: a ``redis://``, ``rediss://`` or ``unix://`` URL.
+
+    Args:
+        text: The option's value as given on the command line.
+
+    Returns:
+        The URL, unchanged.
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not a Redis URL (the message hides a password).
+    """
+    try:
+        parse_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     parser = argparse.ArgumentParser(prog="mcp-sansio", description="Serve MCP over Streamable HTTP.")
@@ -77,6 +97,14 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--uvloop", action="store_true", help="use uvloop with the asyncio backend")
     run.add_argument("--path", default="/mcp", help="endpoint path (default /mcp)")
     run.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    run.add_argument(
+        "--redis-url",
+        type=_redis_url,
+        metavar="URL",
+        help="keep sessions and event logs in Redis, shared by every server given the same URL and prefix "
+        "(redis://[user:password@]host[:port][/db], rediss://..., unix:///path?db=N; default: in memory)",
+    )
+    run.add_argument("--redis-prefix", metavar="P", help="prefix of every Redis key (default mcp:); needs --redis-url")
     defaults = Timeouts()
     for name, what in (
         ("header", "seconds to receive a request head"),
@@ -93,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
         timeouts = Timeouts(args.header_timeout, args.body_timeout, args.idle_timeout)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.redis_prefix is not None and args.redis_url is None:
+        run.error("--redis-prefix needs --redis-url")
     target = load_target(args.target)
     try:
         serve(
@@ -103,10 +133,14 @@ def main(argv: list[str] | None = None) -> None:
             backend=args.backend,
             uvloop=args.uvloop,
             timeouts=timeouts,
+            redis_url=args.redis_url,
+            redis_prefix="mcp:" if args.redis_prefix is None else args.redis_prefix,
         )
     except OSError as exc:  # serve() raises OSError bare only when it cannot bind
         shown = f"[{args.host}]" if ":" in args.host else args.host
         raise SystemExit(f"error: cannot listen on {shown}:{args.port}: {exc}") from None
+    except RedisStoreError as exc:  # raised bare only by the start-up PING, before listening
+        raise SystemExit(f"error: {exc}") from None
 
 
 if __name__ == "__main__":

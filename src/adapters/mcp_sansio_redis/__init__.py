@@ -13,8 +13,10 @@ for one command at a time (no lock, no background task), hiredis's parser when
 installed. Each command is one round trip: a single Redis command or one Lua script
 (atomic in Redis: nothing interleaves with it). A connection that fails or is
 interrupted mid-exchange is closed, never reused. Redis that cannot be reached raises
-``RedisUnavailableError`` naming the URL (a server answers 503); any other unexpected
-reply raises ``RedisStoreError``. Needs Redis >= 6.2 (7 recommended); not Redis
+``RedisUnavailableError`` naming the URL (that request fails, the server serves on, and
+the store reconnects once Redis answers); any other unexpected reply raises
+``RedisStoreError``. ``RedisStore.ping()`` is the start-up check: its error is one line,
+``cannot reach Redis at <url>: <reason>``. Needs Redis >= 6.2 (7 recommended); not Redis
 Cluster (scripts build key names, and the session index spans all sessions).
 
 **Clocks and TTLs.** Every command carries its clock reading; what is idle, too old
@@ -38,6 +40,11 @@ percent-encoded; ``<stream>`` a stream key as the core names it, ``0`` for GET):
     P inflight:<sid>    SET    keys of the session's requests in flight (ClaimRequest/ReleaseRequest).
                                TTL: session TTL, refreshed by ClaimRequest and SaveSession.
                                (In memory, too, claims are not tied to a stored session.)
+    P standalone:<sid>  HASH   the session's GET stream (ClaimStandalone/ReleaseStandalone): h=<holder>
+                               and x=<lease end, a clock reading> while claimed (both gone once released),
+                               c=<cursor>, the seq where the last GET reader stopped (only ever raised).
+                               Created only for a stored session; DeleteSession and expiry drop it.
+                               TTL: session TTL, refreshed by both commands and by SaveSession.
     P streams:<sid>     HASH   field <stream>: "<order> <last_seq> <final 0|1> <expires|inf>", the
                                head of each of the session's logs. ``order`` is creation order
                                (OpenStream drops finished logs oldest first); ``last_seq`` the newest

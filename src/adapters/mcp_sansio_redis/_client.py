@@ -14,6 +14,7 @@ exclusive use (a blocking ``XREAD``, a ``MULTI`` block).
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import ssl
 import time
@@ -120,7 +121,9 @@ class Connection:
 
     async def _exchange(self, payload: bytes, count: int, timeout: float | EllipsisType | None) -> list[Reply]:
         if self.broken:
-            raise RedisUnavailableError(f"the connection to Redis at {self.url} is closed")
+            raise RedisUnavailableError(
+                f"the connection to Redis at {self.url} is closed", reason="the connection is closed"
+            )
         limit = self.timeout if timeout is ... else timeout
         try:
             if limit is None:
@@ -130,12 +133,14 @@ class Connection:
                 return await self._send_and_read(payload, count)
         except _LOST as exc:
             self.broken = True
-            raise RedisUnavailableError(f"lost the connection to Redis at {self.url}: {exc!r}") from exc
+            message = f"lost the connection to Redis at {self.url}: {exc!r}"
+            raise RedisUnavailableError(message, reason=f"lost the connection: {exc!r}") from exc
         except BaseException:
             self.broken = True  # cancelled (or a protocol error) mid-exchange: its state is unknown
             raise
         self.broken = True  # only the deadline's own cancellation ends the scope without a reply
-        raise RedisUnavailableError(f"Redis at {self.url} did not answer within {limit} s")
+        reason = f"did not answer within {limit} s"
+        raise RedisUnavailableError(f"Redis at {self.url} {reason}", reason=reason)
 
     async def _send_and_read(self, payload: bytes, count: int) -> list[Reply]:
         await self._stream.send(payload)
@@ -240,7 +245,7 @@ class RedisClient:
     async def _acquire(self) -> Connection:
         while True:
             if self._closed:
-                raise RedisStoreError(f"the Redis client for {self.url} is closed")
+                raise RedisStoreError(f"the Redis client for {self.url} is closed", reason="the client is closed")
             if self._idle:
                 conn = self._idle.pop()
                 if time.monotonic() - conn.last_used >= self.health_check_interval and not await self._healthy(conn):
@@ -298,8 +303,8 @@ class RedisClient:
                 else:
                     stream = await anyio.connect_tcp(address.host, address.port)
         except (OSError, TimeoutError) as exc:
-            reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
-            raise RedisUnavailableError(f"cannot connect to Redis at {self.url}: {reason}") from exc
+            reason = _connect_failure(exc)
+            raise RedisUnavailableError(f"cannot connect to Redis at {self.url}: {reason}", reason=reason) from exc
         _keep_alive(stream)
         conn = Connection(stream, self.url, self.timeout, self.prefer_hiredis)
         hello: list[tuple[Arg, ...]] = []
@@ -317,7 +322,8 @@ class RedisClient:
             for command, reply in zip(hello, replies, strict=True):
                 if reply != b"OK":
                     await conn.aclose()
-                    raise RedisStoreError(f"Redis at {self.url} refused {command[0]!s}: {reply}")
+                    reason = f"refused {command[0]!s}: {reply}"
+                    raise RedisStoreError(f"Redis at {self.url} {reason}", reason=reason)
         return conn
 
 
@@ -361,6 +367,18 @@ def _keep_alive(stream: ByteStream) -> None:
     for option, value in (("TCP_KEEPIDLE", 15), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3), ("TCP_USER_TIMEOUT", 30_000)):
         if hasattr(socket, option):  # Linux names; elsewhere the system defaults stay
             sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+
+
+def _connect_failure(exc: OSError | TimeoutError) -> str:
+    """Why a connection could not be made, in a few words (``Connection refused``, ``timed out``)."""
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    # anyio reports "All connection attempts failed" (one attempt per address) and chains the last attempt's error.
+    while isinstance(exc.__cause__, OSError) and not exc.errno:
+        exc = exc.__cause__
+    if exc.errno is not None and exc.errno > 0 and not isinstance(exc, socket.gaierror):
+        return os.strerror(exc.errno)  # the same words on asyncio and trio, which phrase the error differently
+    return str(exc) or type(exc).__name__
 
 
 def _name(args: tuple[Any, ...]) -> str:

@@ -57,6 +57,10 @@ class KeyLayout:
         """SET: the keys of the session's requests in flight."""
         return f"{self.prefix}inflight:{escape(session_id)}"
 
+    def standalone(self, session_id: str) -> str:
+        """HASH: the session's GET stream claim, ``h`` (holder) and ``x`` (lease end), and ``c`` (cursor)."""
+        return f"{self.prefix}standalone:{escape(session_id)}"
+
     def streams(self, session_id: str) -> str:
         """HASH: stream key -> ``"<order> <last_seq> <final 0|1> <expires>"`` for each of the session's logs."""
         return f"{self.prefix}streams:{escape(session_id)}"

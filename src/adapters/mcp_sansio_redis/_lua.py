@@ -13,7 +13,19 @@ from typing import Final
 
 from ._client import Script
 
-__all__ = ["LOAD", "SAVE", "DELETE", "LIST", "EXPIRE", "CLAIM", "OPEN", "APPEND", "READ"]
+__all__ = [
+    "LOAD",
+    "SAVE",
+    "DELETE",
+    "LIST",
+    "EXPIRE",
+    "CLAIM",
+    "CLAIM_GET",
+    "RELEASE_GET",
+    "OPEN",
+    "APPEND",
+    "READ",
+]
 
 _PRELUDE: Final = r"""
 local P = ARGV[1]
@@ -57,7 +69,7 @@ local function drop_session(sid)
   for _, stream in ipairs(redis.call('HKEYS', streams)) do
     redis.call('DEL', P .. 'log:' .. e .. ':' .. stream)
   end
-  redis.call('DEL', streams, P .. 'inflight:' .. e)
+  redis.call('DEL', streams, P .. 'inflight:' .. e, P .. 'standalone:' .. e)
   redis.call('ZREM', P .. 'sessions', sid)
   return redis.call('DEL', P .. 'session:' .. e)
 end
@@ -98,7 +110,7 @@ local e = esc(ARGV[2])
 local key = P .. 'session:' .. e
 redis.call('HSET', key, unpack(ARGV, 5))
 redis.call('ZADD', P .. 'sessions', ARGV[3], ARGV[2])
-for _, k in ipairs({key, P .. 'sessions', P .. 'inflight:' .. e, P .. 'streams:' .. e}) do
+for _, k in ipairs({key, P .. 'sessions', P .. 'inflight:' .. e, P .. 'streams:' .. e, P .. 'standalone:' .. e}) do
   extend(k, ARGV[4])
 end
 return 1
@@ -148,6 +160,46 @@ if redis.call('SCARD', k) >= tonumber(ARGV[4]) then return 2 end
 redis.call('SADD', k, ARGV[3])
 extend(k, ARGV[5])
 return 0
+""",
+)
+
+# ARGV: prefix, session id, holder, now, lease end (now + lease), exclusive (0|1), ttl ms.
+# Reply: the cursor if claimed; nil if the session is not stored, or exclusive and another holder's lease runs.
+CLAIM_GET: Final = _script(
+    "ClaimStandalone",
+    r"""
+local e = esc(ARGV[2])
+if redis.call('EXISTS', P .. 'session:' .. e) == 0 then return nil end
+local k = P .. 'standalone:' .. e
+local h, x, c = unpack(redis.call('HMGET', k, 'h', 'x', 'c'))
+if h and h ~= ARGV[3] and num(x) > num(ARGV[4]) and ARGV[6] == '1' then return nil end
+redis.call('HSET', k, 'h', ARGV[3], 'x', ARGV[5])
+if not c then
+  c = '0'
+  redis.call('HSET', k, 'c', c)
+end
+extend(k, ARGV[7])
+return tonumber(c)
+""",
+)
+
+# ARGV: prefix, session id, holder, delivered, ttl ms. Reply: 1 if recorded, 0 (no claim was ever made, or
+# the session is not stored: nothing to record).
+RELEASE_GET: Final = _script(
+    "ReleaseStandalone",
+    r"""
+local e = esc(ARGV[2])
+local k = P .. 'standalone:' .. e
+if redis.call('EXISTS', k) == 0 then return 0 end
+if redis.call('EXISTS', P .. 'session:' .. e) == 0 then
+  redis.call('DEL', k)
+  return 0
+end
+local h, c = unpack(redis.call('HMGET', k, 'h', 'c'))
+if h == ARGV[3] then redis.call('HDEL', k, 'h', 'x') end
+if tonumber(ARGV[4]) > tonumber(c or '0') then redis.call('HSET', k, 'c', ARGV[4]) end
+extend(k, ARGV[5])
+return 1
 """,
 )
 

@@ -20,14 +20,23 @@ _CRLF: Final = b"\r\n"
 
 
 class RedisStoreError(Exception):
-    """The Redis store got an answer it cannot use: an error reply, a reply of the wrong shape, bad data."""
+    """The Redis store got an answer it cannot use: an error reply, a reply of the wrong shape, bad data.
+
+    Attributes:
+        reason: What went wrong, without the URL the message names (``"Connection refused"``),
+            for callers that compose a message of their own.
+    """
+
+    def __init__(self, *args: object, reason: str | None = None) -> None:
+        super().__init__(*args)
+        self.reason = reason if reason is not None else (str(args[0]) if args else "")
 
 
 class RedisUnavailableError(RedisStoreError):
     """Redis cannot be reached, or stopped answering: the message names the URL (password hidden).
 
-    A server maps it to 503 Service Unavailable; the store recovers by itself
-    (a new connection per command until Redis answers again).
+    The request that met it fails (a server should answer 503 Service Unavailable); the
+    store recovers by itself (a new connection per command until Redis answers again).
     """
 
 

@@ -10,6 +10,7 @@ from mcp_sansio import (
     AppendEvent,
     ClaimOutcome,
     ClaimRequest,
+    ClaimStandalone,
     CountSessions,
     DeleteSession,
     ExpireSessions,
@@ -19,6 +20,7 @@ from mcp_sansio import (
     OpenStream,
     ReadEvents,
     ReleaseRequest,
+    ReleaseStandalone,
     SaveSession,
     SessionRecord,
     StoreCommand,
@@ -27,7 +29,7 @@ from mcp_sansio import (
 from . import _lua
 from ._client import Arg, RedisClient
 from ._layout import KeyLayout, decode_record, encode_record
-from ._resp import RedisStoreError, Reply
+from ._resp import RedisStoreError, RedisUnavailableError, Reply
 
 __all__ = ["RedisStore"]
 
@@ -84,6 +86,8 @@ class RedisStore:
             ExpireSessions: self._expire,
             ClaimRequest: self._claim,
             ReleaseRequest: self._release,
+            ClaimStandalone: self._claim_get,
+            ReleaseStandalone: self._release_get,
             OpenStream: self._open,
             AppendEvent: self._append,
             ReadEvents: self._read,
@@ -112,9 +116,15 @@ class RedisStore:
         """Check that Redis answers (call it at start-up to fail early with a clear error).
 
         Raises:
-            RedisUnavailableError: Redis cannot be reached (the message names the URL).
+            RedisUnavailableError: Redis cannot be reached, refused to log in or answered with an
+                error: ``cannot reach Redis at <url, password hidden>: <reason>`` (one line).
         """
-        _expect(await self.client.execute("PING"), bytes, "PING")
+        try:
+            reply = await self.client.execute("PING")
+        except RedisStoreError as exc:
+            message = f"cannot reach Redis at {self.url}: {exc.reason}"
+            raise RedisUnavailableError(message, reason=exc.reason) from exc
+        _expect(reply, bytes, "PING")
 
     async def aclose(self) -> None:
         """Close the connections, if the store made its client (a client passed in stays open)."""
@@ -179,6 +189,22 @@ class RedisStore:
     async def _release(self, command: ReleaseRequest) -> None:
         key = self.keys.in_flight(command.session_id)
         _expect(await self.client.execute("SREM", key, command.key), int, "ReleaseRequest")
+
+    # -- the GET stream's claim and cursor -------------------------------------------
+
+    async def _claim_get(self, command: ClaimStandalone) -> int | None:
+        expires = float(command.now) + float(command.lease)
+        exclusive = 1 if command.exclusive else 0
+        args = (self.prefix, command.session_id, command.holder, float(command.now), expires, exclusive)
+        reply = await _lua.CLAIM_GET(self.client, (), (*args, self._session_ttl()))
+        if reply is None:
+            return None
+        cursor: int = _expect(reply, int, "ClaimStandalone")
+        return cursor
+
+    async def _release_get(self, command: ReleaseStandalone) -> None:
+        args = (self.prefix, command.session_id, command.holder, int(command.delivered), self._session_ttl())
+        _expect(await _lua.RELEASE_GET(self.client, (), args), int, "ReleaseStandalone")
 
     # -- event logs ----------------------------------------------------------------
 
