@@ -176,6 +176,19 @@ class Server:
         """The answer when a body outgrows ``config.max_body_size`` while it is read."""
         return error_response(self._too_large())
 
+    def store_unavailable(self) -> SendResponse:
+        """The answer when the store failed to carry out a plan's commands (a remote store is down).
+
+        503 with a JSON-RPC error: nothing was decided, so the client may retry.
+        """
+        return error_response(
+            RemoteProtocolError(
+                "Service Unavailable: the session store did not answer; retry later",
+                error_status_hint=503,
+                code=INTERNAL_ERROR,
+            )
+        )
+
     # -- whole requests --------------------------------------------------------
 
     def receive(self, request: HttpRequest, body: bytes = b"", *, checked: bool = False) -> Plan[list[Output]]:

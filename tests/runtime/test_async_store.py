@@ -89,3 +89,42 @@ async def test_events_whose_appends_complete_out_of_order_all_reach_a_live_reade
         logged, _final = await h.runtime.run(h.server.replay(session, "0", 0))
     assert [event.seq for event in logged] == [1, 2]  # the log has both, in order
     assert [(e.id, e.data["params"]["n"]) for e in get.transport.events[1:]] == [("0-1", 1), ("0-2", 2)]
+
+
+class FailingStore(MemoryStore):
+    """A memory store that fails every command once ``down`` is set (a remote store that went away)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    def execute(self, command: StoreCommand) -> Any:
+        if self.down:
+            raise ConnectionError("store unreachable")
+        return super().execute(command)
+
+
+async def test_a_store_that_fails_gets_503_and_the_runtime_goes_on() -> None:
+    store = FailingStore()
+    c = controls()
+    async with running(controlled_app(c), store=store) as h:
+        session = await h.initialize()
+        store.down = True
+        refused = await h.post(call_tool(1, "nap", {"name": "x", "seconds": 0}), session)
+        assert refused.transport.status == 503
+        assert refused.transport.json()["error"]["message"].startswith("Service Unavailable")
+        store.down = False  # back again: service resumes by itself
+        served = await h.post(call_tool(2, "nap", {"name": "y", "seconds": 0}), session)
+        assert served.transport.status == 200
+
+
+async def test_a_store_that_fails_while_a_handler_runs_still_answers_the_client() -> None:
+    store = FailingStore()
+    c = controls()
+    async with running(controlled_app(c), store=store) as h:
+        session = await h.initialize()
+        post = h.post_soon(call_tool(1, "nap", {"name": "x", "seconds": 0.05}), session)
+        await h.until(lambda: "x started" in c.log)
+        store.down = True  # the handler's result cannot be recorded
+        assert await post.wait() is True
+        assert post.transport.status == 503

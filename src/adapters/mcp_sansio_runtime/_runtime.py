@@ -209,7 +209,13 @@ class Runtime:
     async def handle(self, request: HttpRequest, body: bytes, transport: Transport, *, checked: bool = False) -> None:
         """Serve one whole HTTP request on ``transport`` (``checked``: its head passed ``check_head``)."""
         sink = Sink()
-        await self.carry_out(await self.run(self.server.receive(request, body, checked=checked)), sink)
+        try:
+            outputs = await self.run(self.server.receive(request, body, checked=checked))
+        except Exception:  # the store failed (a remote one is down): nothing was decided, so say retry
+            log.warning("store failed while serving %s %s", request.method, request.target, exc_info=True)
+            await transport.send_response(self.server.store_unavailable())
+            return
+        await self.carry_out(outputs, sink)
         if not sink.ready.is_set():
             # A handler will answer. In the handshake revisions a vanished client cancels nothing,
             # so just wait; in 2026-07-28 closing the connection cancels, so watch for it.
@@ -326,8 +332,13 @@ class Runtime:
             if scope.cancelled_caught:
                 outputs = await self.run(exchange.cancelled(call))
             await self.carry_out(outputs, sink)
-        except Exception:  # a bug in the embedding code must not take the server down
+        except Exception:  # a failing store, or a bug in the embedding code: never take the server down
             log.exception("handler for request %r failed unrecoverably", call.request_id)
+            if not sink.ready.is_set():  # the client still waits for its answer
+                sink.response = self.server.store_unavailable()
+                sink.ready.set()
+            elif sink.reader is not None:  # end the stream; the client may resume once the store is back
+                sink.reader.disconnect()
         finally:
             self._running.pop(key, None)
 
