@@ -426,11 +426,12 @@ class Server:
         Called by the adapter for :class:`ResumeStream`, after it subscribed to live events.
         """
         log: LogSlice = yield ReadEvents(session_id, stream, after, self.clock(), self.config.max_event_age)
-        events: list[Output] = [
-            SendEvent(session_id, stream, seq, frame_event(data, event_id=format_event_id(stream, seq)))
-            for seq, data in log.events
-        ]
+        events: list[Output] = [self.logged_event(session_id, stream, seq, data) for seq, data in log.events]
         return events, log.final
+
+    def logged_event(self, session_id: str, stream: str, seq: int, data: bytes) -> SendEvent:
+        """Event ``seq`` of a stream's log, framed for its readers (for a broker that tails the logs)."""
+        return SendEvent(session_id, stream, seq, frame_event(data, event_id=format_event_id(stream, seq)))
 
     def stream_detached(
         self, session_id: str | None, stream: str, delivered: int, claim: str | None = None

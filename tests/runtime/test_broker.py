@@ -1,8 +1,9 @@
 """Two runtimes of one deployment: one store, a broker between them, any request to either.
 
-The broker here is an in-process bus, the store one shared MemoryStore: what a Redis
-deployment does across processes, minus the network. Each test does something on
-runtime A and its counterpart on runtime B, as a round-robin load balancer would.
+Each test runs twice: with an in-process bus over one shared MemoryStore, and with
+Redis (a RedisStore and a RedisBroker per runtime, as two processes would have, on one
+key prefix). Each test does something on runtime A and its counterpart on runtime B,
+as a round-robin load balancer would.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from typing import Any
 import anyio
 import pytest
 
-from mcp_sansio import MemoryStore, Server
-from mcp_sansio_runtime import Reader, Runtime, Signal
+from mcp_sansio import MemoryStore, Server, Store
+from mcp_sansio_redis import RedisBroker, RedisStore
+from mcp_sansio_runtime import AsyncStore, Broker, Reader, Runtime, Signal
 from tests.conftest import routing_headers, stateless_request
 from tests.runtime.apps import controlled_app, controls
 from tests.runtime.conftest import Harness, build_request, call_tool
+from tests.stores.conftest import REDIS_URL, prefix, redis_problem, redis_sync  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.anyio
 ELICITATION = {"elicitation": {}}
@@ -60,10 +63,25 @@ class BusBroker:
         """Nothing to stop."""
 
 
+@pytest.fixture(params=["bus", "redis"])
+def deployment(request: pytest.FixtureRequest) -> str | None:
+    """None for the in-process bus; the Redis key prefix for Redis (skipped without Redis, failed in CI)."""
+    return None if request.param == "bus" else str(request.getfixturevalue("prefix"))
+
+
 @asynccontextmanager
-async def pair(app: Any) -> AsyncIterator[tuple[Harness, Harness, Bus]]:
-    """Runtimes A and B: one app, one store, one bus, their own id sources (as two processes have)."""
-    store, bus, now = MemoryStore(), Bus(), [1000.0]
+async def pair(app: Any, redis_prefix: str | None) -> AsyncIterator[tuple[Harness, Harness, Bus]]:
+    """Runtimes A and B: one app, one store, a broker, their own id sources (as two processes have)."""
+    bus, now = Bus(), [1000.0]
+    shared = MemoryStore()
+    opened: list[RedisStore] = []
+
+    def parts() -> tuple[Store | AsyncStore, Broker]:
+        if redis_prefix is None:
+            return shared, BusBroker(bus)
+        store = RedisStore(REDIS_URL, prefix=redis_prefix)
+        opened.append(store)
+        return store, RedisBroker(store.client, redis_prefix, block_ms=50)
 
     def server(name: str) -> Server:
         sessions, streams = itertools.count(1), itertools.count(1)
@@ -75,18 +93,25 @@ async def pair(app: Any) -> AsyncIterator[tuple[Harness, Harness, Bus]]:
             state_key=b"shared",
         )
 
-    a = Runtime(server("a"), store, broker=BusBroker(bus))
-    b = Runtime(server("b"), store, broker=BusBroker(bus))
-    with anyio.fail_after(5):
-        async with a.running(), b.running(), anyio.create_task_group() as tg:
-            await anyio.wait_all_tasks_blocked()  # both brokers listen
-            yield Harness(a, tg, now), Harness(b, tg, now), bus
-            tg.cancel_scope.cancel()
+    store_a, broker_a = parts()
+    store_b, broker_b = parts()
+    a = Runtime(server("a"), store_a, broker=broker_a)
+    b = Runtime(server("b"), store_b, broker=broker_b)
+    try:
+        with anyio.fail_after(10):
+            async with a.running(), b.running(), anyio.create_task_group() as tg:
+                await anyio.sleep(0.1)  # both brokers listen
+                yield Harness(a, tg, now), Harness(b, tg, now), bus
+                tg.cancel_scope.cancel()
+    finally:
+        for store in opened:
+            with anyio.CancelScope(shield=True):
+                await store.aclose()
 
 
-async def test_a_stream_started_on_one_runtime_resumes_on_the_other_and_goes_on_live() -> None:
+async def test_a_stream_started_on_one_runtime_resumes_on_the_other_and_goes_on_live(deployment: str | None) -> None:
     c = controls()
-    async with pair(controlled_app(c)) as (a, b, _):
+    async with pair(controlled_app(c), deployment) as (a, b, _):
         session = await a.initialize()
         post = a.post_soon(call_tool(1, "feed", token="t"), session)
         await c.send.send("one")
@@ -108,9 +133,9 @@ async def test_a_stream_started_on_one_runtime_resumes_on_the_other_and_goes_on_
     assert seqs == [2, 3, 4]
 
 
-async def test_an_answer_posted_to_the_other_runtime_reaches_the_waiting_handler() -> None:
+async def test_an_answer_posted_to_the_other_runtime_reaches_the_waiting_handler(deployment: str | None) -> None:
     c = controls()
-    async with pair(controlled_app(c)) as (a, b, bus):
+    async with pair(controlled_app(c), deployment) as (a, b, bus):
         session = await a.initialize(capabilities=ELICITATION)
         post = a.post_soon(call_tool(5, "interview"), session)
         events = await post.transport.wait_events(3)  # priming, log, elicitation/create
@@ -120,12 +145,13 @@ async def test_an_answer_posted_to_the_other_runtime_reaches_the_waiting_handler
         assert reply.transport.status == 202
         assert await post.wait() is True
     assert post.transport.messages[-1]["result"]["content"] == [{"type": "text", "text": "hello Ada"}]
-    assert [type(s).__name__ for s in bus.carried].count("DeliverResponse") == 1
+    if deployment is None:
+        assert [type(s).__name__ for s in bus.carried].count("DeliverResponse") == 1
 
 
-async def test_a_cancellation_posted_to_the_other_runtime_stops_the_handler() -> None:
+async def test_a_cancellation_posted_to_the_other_runtime_stops_the_handler(deployment: str | None) -> None:
     c = controls()
-    async with pair(controlled_app(c)) as (a, b, _):
+    async with pair(controlled_app(c), deployment) as (a, b, _):
         session = await a.initialize()
         post = a.post_soon(call_tool(3, "nap", {"name": "long", "seconds": 30}), session)
         await a.until(lambda: "long started" in c.log)
@@ -136,9 +162,9 @@ async def test_a_cancellation_posted_to_the_other_runtime_stops_the_handler() ->
     assert "long" in c.cancelled_at
 
 
-async def test_a_session_deleted_on_one_runtime_ends_its_work_on_the_other() -> None:
+async def test_a_session_deleted_on_one_runtime_ends_its_work_on_the_other(deployment: str | None) -> None:
     c = controls()
-    async with pair(controlled_app(c)) as (a, b, _):
+    async with pair(controlled_app(c), deployment) as (a, b, _):
         session = await a.initialize()
         a.post_soon(call_tool(3, "nap", {"name": "long", "seconds": 30}), session)
         get = a.get_soon(session)
@@ -151,9 +177,9 @@ async def test_a_session_deleted_on_one_runtime_ends_its_work_on_the_other() -> 
     assert "long" in c.cancelled_at
 
 
-async def test_a_list_change_reaches_listen_streams_held_by_the_other_runtime() -> None:
+async def test_a_list_change_reaches_listen_streams_held_by_the_other_runtime(deployment: str | None) -> None:
     c = controls()
-    async with pair(controlled_app(c)) as (a, b, _):
+    async with pair(controlled_app(c), deployment) as (a, b, _):
         listen = stateless_request("subscriptions/listen", {"notifications": {"toolsListChanged": True}})
         served = b.post_soon(listen, headers=routing_headers(listen))
         await served.transport.wait_events(1)  # the acknowledgement

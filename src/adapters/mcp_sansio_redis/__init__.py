@@ -70,12 +70,14 @@ cancelling one closes that connection).
 
 from __future__ import annotations
 
+from ._broker import RedisBroker
 from ._client import Connection, RedisAddress, RedisClient, parse_url
 from ._layout import EVENT_DATA, EVENT_FINAL, EVENT_TIME, KeyLayout, event_seq
 from ._resp import RedisStoreError, RedisUnavailableError, ReplyError
 from ._store import RedisStore
 
 __all__ = [
+    "RedisBroker",
     "RedisStore",
     "RedisClient",
     "Connection",

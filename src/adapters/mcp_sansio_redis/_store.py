@@ -27,6 +27,7 @@ from mcp_sansio import (
 )
 
 from . import _lua
+from ._broker import RedisBroker
 from ._client import Arg, RedisClient
 from ._layout import KeyLayout, decode_record, encode_record
 from ._resp import RedisStoreError, RedisUnavailableError, Reply
@@ -111,6 +112,10 @@ class RedisStore:
             RedisStoreError: Redis answered something unexpected.
         """
         return await self._dispatch[type(command)](command)
+
+    def broker(self) -> RedisBroker:
+        """The broker that connects the runtimes sharing this store (on this store's connections)."""
+        return RedisBroker(self.client, self.prefix)
 
     async def ping(self) -> None:
         """Check that Redis answers (call it at start-up to fail early with a clear error).

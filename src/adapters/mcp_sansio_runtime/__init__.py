@@ -7,7 +7,7 @@ request to :meth:`Runtime.serve`; it imports neither h11 nor any ASGI server.
 """
 
 from ._bind import as_server, is_loopback_host
-from ._broker import Broker, ListChanged, LocalBroker, ResourceUpdated, Signal
+from ._broker import Appended, Broker, ListChanged, LocalBroker, ResourceUpdated, SharedStore, Signal
 from ._context import HandlerContext
 from ._hub import Hub, Reader
 from ._plans import AsyncStore, PlanRunner
@@ -16,6 +16,7 @@ from ._sink import Sink
 from ._transport import ClientGone, Transport
 
 __all__ = [
+    "Appended",
     "AsyncStore",
     "Broker",
     "ListChanged",
@@ -28,6 +29,7 @@ __all__ = [
     "PlanRunner",
     "Reader",
     "Runtime",
+    "SharedStore",
     "Sink",
     "Transport",
     "as_server",

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from mcp_sansio import CancelRequest, DeliverResponse, DisconnectStream, EndStream, SendEvent, SessionClosed
 
 from ._hub import Reader
 
-__all__ = ["Broker", "LocalBroker", "ListChanged", "ResourceUpdated", "Signal"]
+__all__ = ["Appended", "Broker", "LocalBroker", "ListChanged", "ResourceUpdated", "SharedStore", "Signal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +36,24 @@ class ResourceUpdated:
     uri: str
 
 
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Event ``seq`` was appended to a session stream's log (by any instance), as the log holds it.
+
+    A broker that tails the logs reports these; the runtime frames the event (the core decides
+    how) and delivers it to the stream's local readers; ``final`` ends the stream there.
+    """
+
+    session_id: str
+    stream: str
+    seq: int
+    data: bytes
+    final: bool = False
+
+
 Signal = (
-    SendEvent
+    Appended
+    | SendEvent
     | EndStream
     | DisconnectStream
     | DeliverResponse
@@ -65,6 +81,14 @@ class Broker(Protocol):
 
     def unfollow(self, reader: Reader) -> None:
         """That reader left."""
+
+
+@runtime_checkable
+class SharedStore(Protocol):
+    """A store that several processes share brings the broker that connects them (Redis does)."""
+
+    def broker(self) -> Broker:
+        """A broker for one more runtime of the deployment."""
 
 
 class LocalBroker:

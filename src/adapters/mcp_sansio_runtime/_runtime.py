@@ -42,7 +42,7 @@ from mcp_sansio import (
     request_key,
 )
 
-from ._broker import Broker, ListChanged, LocalBroker, ResourceUpdated, Signal
+from ._broker import Appended, Broker, ListChanged, LocalBroker, ResourceUpdated, SharedStore, Signal
 from ._context import HandlerContext
 from ._hub import Hub, Reader
 from ._plans import AsyncStore, PlanRunner
@@ -79,7 +79,8 @@ class Runtime:
         store: Where sessions and event logs live (a fresh :class:`~mcp_sansio.MemoryStore` if None).
         path: The endpoint's path; other paths get 404.
         keepalive: Seconds of silence after which an SSE stream gets a comment.
-        broker: What connects this runtime to the others of a deployment (none: one process).
+        broker: What connects this runtime to the others of a deployment; by default the store's
+            own (a store shared by processes, such as Redis, brings one), else none (one process).
     """
 
     def __init__(
@@ -93,7 +94,9 @@ class Runtime:
     ) -> None:
         self.server = server
         self.store = store if store is not None else MemoryStore()
-        self.broker: Broker = broker if broker is not None else LocalBroker()
+        if broker is None:
+            broker = self.store.broker() if isinstance(self.store, SharedStore) else LocalBroker()
+        self.broker: Broker = broker
         self.path = path
         self.keepalive = keepalive
         self.hub = Hub(server.config.max_queue_events)
@@ -299,6 +302,11 @@ class Runtime:
         """A signal from another runtime of the deployment: apply what concerns this process, pass nothing on."""
         if isinstance(signal, SendEvent):
             await self.hub.publish(signal.session_id, signal.stream, signal.seq, signal.data)
+        elif isinstance(signal, Appended):
+            event = self.server.logged_event(signal.session_id, signal.stream, signal.seq, signal.data)
+            await self.hub.publish(signal.session_id, signal.stream, signal.seq, event.data)
+            if signal.final:
+                self.hub.end(signal.session_id, signal.stream, signal.seq)
         elif isinstance(signal, ListChanged):
             await self.carry_out(self.server.listeners.list_changed(signal.kind), Sink())
         elif isinstance(signal, ResourceUpdated):
