@@ -69,7 +69,8 @@ class Reader:
         """
         if not self._queue:
             return []
-        batch = sorted((seq, data) for seq, data in self._queue if seq > self.delivered)
+        # One event may arrive twice (published here, and read back from the log by a broker).
+        batch = sorted({seq: data for seq, data in self._queue if seq > self.delivered}.items())
         self._queue.clear()
         self._writable.set()
         return batch
