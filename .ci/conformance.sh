@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run the official MCP conformance suite against examples/everything.py served five ways: the h11
+# Run the official MCP conformance suite against examples/everything.py served seven ways: the h11
 # server on asyncio and on trio, the ASGI app under uvicorn, hypercorn with trio workers and granian.
+# Then against the h11 server and the ASGI app under uvicorn with their sessions in Redis.
 # CONFORMANCE_SERVERS="uvicorn granian" picks some of them.
 # Suites: 0.1.16 --suite all, 0.2.0-alpha.12 --requirements 2025-11-25 and --requirements 2026-07-28.
 # Fails if any scored check fails; prints the pass counts at the end.
@@ -19,17 +20,23 @@ echo "node $(node --version)"
 # exec: the background job's pid is the server's own, so kill stops it.
 start_server() {
   case $1 in
+    h11-redis) exec mcp-sansio serve examples/everything.py:app --port "$2" --redis-url "$REDIS_URL" --redis-prefix "$PREFIX-h11:" ;;
     h11-*) exec mcp-sansio serve examples/everything.py:app --port "$2" --backend "${1#h11-}" ;;
     uvicorn) exec uvicorn examples.everything:asgi --port "$2" --log-level warning ;;
     hypercorn-trio) exec hypercorn --worker-class trio --bind "127.0.0.1:$2" examples.everything:asgi ;;
     granian) exec granian --interface asgi --host 127.0.0.1 --port "$2" --log-level warning examples.everything:asgi ;;
+    uvicorn-redis) MCP_SANSIO_REDIS_URL=$REDIS_URL MCP_SANSIO_REDIS_PREFIX="$PREFIX-uvicorn:" \
+      exec uvicorn examples.everything:asgi --port "$2" --log-level warning ;;
   esac
 }
 
 summary=()
 status=0
 port=18700
-for backend in ${CONFORMANCE_SERVERS:-h11-asyncio h11-trio uvicorn hypercorn-trio granian}; do
+# The Redis runs use a key prefix of their own, deleted at the end.
+REDIS_URL=${MCP_SANSIO_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
+PREFIX="mcp-sansio-conformance-$$"
+for backend in ${CONFORMANCE_SERVERS:-h11-asyncio h11-trio uvicorn hypercorn-trio granian h11-redis uvicorn-redis}; do
   port=$((port + 1))
   log="$WORK/conformance/server-$backend.log"
   start_server "$backend" "$port" >"$log" 2>&1 &
@@ -69,6 +76,14 @@ for backend in ${CONFORMANCE_SERVERS:-h11-asyncio h11-trio uvicorn hypercorn-tri
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 done
+
+python - "$REDIS_URL" "$PREFIX" <<'PY' || true
+import sys, redis
+client = redis.Redis.from_url(sys.argv[1])
+keys = list(client.scan_iter(match=sys.argv[2] + "*"))
+if keys:
+    client.delete(*keys)
+PY
 
 echo "== conformance pass counts"
 printf '%s\n' "${summary[@]}"

@@ -10,6 +10,7 @@ Serve it with the bundled h11 server, or as an ASGI application::
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -459,4 +460,9 @@ async def complete(ref: dict[str, Any], argument: dict[str, Any], context: dict[
 
 # -- ASGI ---------------------------------------------------------------------------------------
 
-asgi = AsgiApp(app)
+# With MCP_SANSIO_REDIS_URL set, sessions and event logs live in Redis (several instances, one session).
+asgi = AsgiApp(
+    app,
+    redis_url=os.environ.get("MCP_SANSIO_REDIS_URL"),
+    redis_prefix=os.environ.get("MCP_SANSIO_REDIS_PREFIX", "mcp:"),
+)
