@@ -28,6 +28,7 @@ from types import FrameType
 from .core_bench import core_results
 from .report import LEGEND, Result, markdown_table, text_table
 from .servers import BASELINE, SERVERS, running
+from .testing_bench import testing_results
 from .workloads import FULL, SMOKE, Settings, workloads
 from .wrk import WrkError, require_wrk
 
@@ -65,6 +66,10 @@ def _measure(settings: Settings, args: argparse.Namespace) -> tuple[list[Result]
             )
         except Exception as exc:
             errors.append(f"core: {exc!r}")
+        try:
+            results += testing_results(settings.machine_examples)
+        except Exception as exc:
+            errors.append(f"testing: {exc!r}")
     for workload in workloads(settings):
         if not _selected(workload.name, args.workload):
             continue

@@ -52,10 +52,11 @@ class Settings:
     core_sessions: int
     core_seconds: float
     step_timeout: float  # bound on each client-driven step
+    machine_examples: int = 300  # hypothesis examples of the testing kit's state machine
 
 
 FULL = Settings(3, 5, 2, (1, 32), 10_000, 10_000, 1_000, 200, 200_000, 500_000, 10_000, 10.0, 600.0)
-SMOKE = Settings(1, 1, 0, (1, 32), 200, 50, 20, 10, 2_000, 5_000, 200, 1.0, 60.0)
+SMOKE = Settings(1, 1, 0, (1, 32), 200, 50, 20, 10, 2_000, 5_000, 200, 1.0, 60.0, machine_examples=10)
 
 
 @dataclass(frozen=True)
