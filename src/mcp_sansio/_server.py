@@ -336,6 +336,9 @@ class Server:
             if not batch:
                 return [error_response(RemoteProtocolError(text, error_status_hint=status), req.id)]
             refused.append(ErrorResponse(req.id, INVALID_REQUEST, text))
+        if not accepted:
+            # Every request of the batch was refused: its answer is their errors, now (nothing will run).
+            return [SendResponse(200, JSON_HEADERS, dumps([error.to_json() for error in refused]))]
         exchange = Exchange(
             config=self.config,
             peer=Peer.of_session(session),

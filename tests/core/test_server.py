@@ -7,6 +7,7 @@ import json
 import pytest
 
 from mcp_sansio import (
+    INVALID_REQUEST,
     CancelRequest,
     Config,
     DeliverResponse,
@@ -352,3 +353,16 @@ def test_several_get_streams_when_allowed() -> None:
     first = harness.request("GET", None, [("mcp-session-id", session)])
     second = harness.request("GET", None, [("mcp-session-id", session)])
     assert isinstance(first[0], ResumeStream) and isinstance(second[0], ResumeStream)
+
+
+def test_a_batch_whose_every_request_is_refused_is_answered_with_their_errors() -> None:
+    harness = make_harness(demo_app(), Config(max_in_flight=1))
+    session = harness.initialize("2025-03-26")
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "count", "arguments": {"n": 1}}}
+    harness.post(call, session)  # the one request allowed in flight
+    pings = [{"jsonrpc": "2.0", "id": 2, "method": "ping"}, {"jsonrpc": "2.0", "id": 3, "method": "ping"}]
+    response = only_response(harness.post(pings, session))
+    assert response.status == 200
+    errors = json.loads(response.body)
+    assert [e["id"] for e in errors] == [2, 3]
+    assert all(e["error"]["code"] == INVALID_REQUEST and "Too Many Requests" in e["error"]["message"] for e in errors)
