@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 
 from mcp_sansio import App, HttpRequest, SendResponse, Server, Store
-from mcp_sansio_redis import RedisStore
+from mcp_sansio_redis import choose_store, store_in_service
 from mcp_sansio_runtime import AsyncStore, ClientGone, Runtime, as_server
 
 __all__ = ["AsgiApp"]
@@ -66,13 +66,8 @@ class AsgiApp:
         redis_prefix: str = "mcp:",
     ) -> None:
         server = as_server(target)
-        self._owned_store: RedisStore | None = None
-        if redis_url is not None:
-            if store is not None:
-                raise ValueError("pass either store or redis_url, not both")
-            idle = server.config.session_idle_timeout
-            store = self._owned_store = RedisStore(redis_url, prefix=redis_prefix, idle_timeout=idle)
-        self.runtime = Runtime(server, store, path=path, keepalive=keepalive)
+        chosen, self._made_store = choose_store(store, redis_url, redis_prefix, server.config.session_idle_timeout)
+        self.runtime = Runtime(server, chosen, path=path, keepalive=keepalive)
         self.grace = grace
 
     @asynccontextmanager
@@ -86,20 +81,12 @@ class AsgiApp:
         Raises:
             RedisUnavailableError: Redis did not answer the PING (``cannot reach Redis at <url>: <reason>``).
         """
-        store = self.runtime.store
-        try:
-            if isinstance(store, RedisStore):
-                await store.ping()
-            async with self.runtime.running():
-                try:
-                    yield self.runtime
-                finally:
-                    with anyio.CancelScope(shield=True):
-                        await self.runtime.stop(self.grace)
-        finally:
-            if self._owned_store is not None:
+        async with store_in_service(self.runtime.store, self._made_store), self.runtime.running():
+            try:
+                yield self.runtime
+            finally:
                 with anyio.CancelScope(shield=True):
-                    await self._owned_store.aclose()
+                    await self.runtime.stop(self.grace)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI 3 entry point."""

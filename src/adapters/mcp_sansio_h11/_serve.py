@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 
 import anyio
 from anyio.abc import SocketAttribute, SocketStream, TaskStatus
 
 from mcp_sansio import App, Config, Server, Store
-from mcp_sansio_redis import RedisStore
+from mcp_sansio_redis import choose_store, store_in_service
 from mcp_sansio_runtime import AsyncStore, Runtime, as_server
 
 from ._connection import H11Connection, Timeouts
@@ -99,30 +99,10 @@ async def run(
         RedisUnavailableError: A Redis store did not answer the start-up PING (nothing listened yet).
         ValueError: Both ``store`` and ``redis_url`` were given, or ``redis_url`` is not a Redis URL.
     """
-    async with _store(target, store, redis_url, redis_prefix) as chosen:
+    idle_timeout = (target.config if isinstance(target, Server) else Config()).session_idle_timeout
+    chosen, made = choose_store(store, redis_url, redis_prefix, idle_timeout)
+    async with store_in_service(chosen, made):
         await _run(target, host, port, path, timeouts, chosen, on_ready, grace)
-
-
-@asynccontextmanager
-async def _store(
-    target: App | Server, store: Store | AsyncStore | None, redis_url: str | None, redis_prefix: str
-) -> AsyncIterator[Store | AsyncStore | None]:
-    """The store to serve with; a Redis store is PINGed first, and closed at the end if made here."""
-    if redis_url is None:
-        if isinstance(store, RedisStore):
-            await store.ping()
-        yield store
-        return
-    if store is not None:
-        raise ValueError("pass either store or redis_url, not both")
-    config = target.config if isinstance(target, Server) else Config()
-    made = RedisStore(redis_url, prefix=redis_prefix, idle_timeout=config.session_idle_timeout)
-    try:
-        await made.ping()
-        yield made
-    finally:
-        with anyio.CancelScope(shield=True):
-            await made.aclose()
 
 
 async def _run(

@@ -74,10 +74,13 @@ from ._broker import RedisBroker
 from ._client import Connection, RedisAddress, RedisClient, parse_url
 from ._layout import EVENT_DATA, EVENT_FINAL, EVENT_TIME, KeyLayout, event_seq
 from ._resp import RedisStoreError, RedisUnavailableError, ReplyError
+from ._serving import choose_store, store_in_service
 from ._store import RedisStore
 
 __all__ = [
     "RedisBroker",
+    "choose_store",
+    "store_in_service",
     "RedisStore",
     "RedisClient",
     "Connection",
