@@ -67,6 +67,7 @@ from ._store import (
     SaveSession,
     Store,
     StoreCommand,
+    UpdateSession,
     run_plan,
 )
 from ._versions import HANDSHAKE_VERSIONS, LATEST_HANDSHAKE_VERSION, STATELESS_VERSIONS
@@ -149,4 +150,5 @@ __all__ = [
     "StoreCommand",
     "text",
     "ToolError",
+    "UpdateSession",
 ]

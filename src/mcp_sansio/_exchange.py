@@ -417,6 +417,30 @@ class Exchange:
         """
         return (yield from self.respond(ErrorResponse(call.request_id, REQUEST_CANCELLED, "Request cancelled")))
 
+    def interrupted(self, request_id: RequestId) -> Plan[list[Output]]:
+        """The store failed while request ``request_id`` ran (or answered): end it with an error.
+
+        Run it once the store answers again. What the handler sent since the failure
+        is lost, and it may have failed halfway through :meth:`respond`, so this works
+        from any point: the request is no longer open, its claim is released, and a
+        stream gets one final error event to end on (a JSON answer was already given
+        by the adapter: a 503).
+        """
+        key = request_key(request_id)
+        self._open.pop(key, None)
+        self._progress.pop(key, None)
+        self._chunks.pop(key, None)
+        if self.session_id is not None:
+            yield ReleaseRequest(self.session_id, key)
+        if self.state is not ExchangeState.STREAMING:
+            return []
+        message = "Internal error: the session store failed while this request ran; what it sent since then is lost"
+        done = not self._open
+        out = yield from self._append(dumps(ErrorResponse(request_id, INTERNAL_ERROR, message).to_json()), final=done)
+        if done:
+            self.state = transition(EXCHANGE_TRANSITIONS, self.state, ExchangeEvent.FINISH)
+        return out
+
     def _input_required(self, call: Call, signal: InputRequired) -> dict[str, Any]:
         if self._request_state is None:
             raise LocalProtocolError("input requests need a stateless exchange with a request-state key")

@@ -10,7 +10,7 @@ import base64
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ._config import Config
@@ -21,15 +21,16 @@ from ._registry import App
 from ._results import completion_result, prompt_result, resource_result, tool_error_result
 from ._session import LOG_LEVELS, SessionRecord
 from ._stateless_rules import supported_versions
+from ._store import UpdateSession
 
 __all__ = ["SessionChange", "Planned", "plan_method", "server_capabilities"]
 
 
 @dataclass(frozen=True, slots=True)
 class SessionChange:
-    """Save ``record``, then answer with ``result``."""
+    """Store ``update``, then answer with ``result``."""
 
-    record: SessionRecord
+    update: UpdateSession
     result: dict[str, Any]
 
 
@@ -197,15 +198,16 @@ def _set_level(request: Request, session: SessionRecord) -> Planned:
     level = (request.params or {}).get("level")
     if level not in LOG_LEVELS:
         return _error(request, INVALID_PARAMS, f"Invalid params: level must be one of {', '.join(LOG_LEVELS)}")
-    return SessionChange(replace(session, log_level=level), {})
+    return SessionChange(UpdateSession(session.id, log_level=level), {})
 
 
 def _subscription(request: Request, session: SessionRecord, subscribe: bool) -> Planned:
     uri = (request.params or {}).get("uri")
     if not isinstance(uri, str):
         return _error(request, INVALID_PARAMS, f"Invalid params: {request.method} needs a string uri")
-    subs = session.subscriptions | {uri} if subscribe else session.subscriptions - {uri}
-    return SessionChange(replace(session, subscriptions=subs), {})
+    change = frozenset({uri})
+    update = UpdateSession(session.id, subscribe=change) if subscribe else UpdateSession(session.id, unsubscribe=change)
+    return SessionChange(update, {})
 
 
 def plan_method(request: Request, session: SessionRecord | None, app: App, config: Config) -> Planned:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from ._config import Config
@@ -53,7 +52,7 @@ from ._mrtr import RequestState
 from ._peer import Peer
 from ._registry import App
 from ._session import STANDALONE_STREAM, SessionRecord
-from ._sse import format_event_id, frame_event, parse_event_id
+from ._sse import format_event_id, frame_comment, frame_event, parse_event_id
 from ._stateless import stateless_post
 from ._stateless_rules import is_stateless
 from ._store import (
@@ -72,6 +71,7 @@ from ._store import (
     ReadEvents,
     ReleaseStandalone,
     SaveSession,
+    UpdateSession,
 )
 from ._versions import HANDSHAKE_VERSIONS, has_batches, has_priming, negotiate
 
@@ -189,6 +189,16 @@ class Server:
             )
         )
 
+    def stream_interrupted(self, reason: str) -> bytes:
+        """What a resumable stream writes last when the store fails under it, before it closes.
+
+        ``retry:`` tells the client when to come back (it resumes with ``Last-Event-ID``),
+        and a comment says why.
+        """
+        return b"retry: %d\n" % self.config.sse_retry_ms + frame_comment(
+            f"session store unavailable ({reason}); resume with Last-Event-ID"
+        )
+
     # -- whole requests --------------------------------------------------------
 
     def receive(self, request: HttpRequest, body: bytes = b"", *, checked: bool = False) -> Plan[list[Output]]:
@@ -256,8 +266,6 @@ class Server:
         # Refresh last_seen at most once a second: idle expiry needs no finer grain, and a
         # save per request would cost a store write per request.
         touched = now - session.last_seen >= 1.0
-        if touched:
-            session = replace(session, last_seen=now)
         outputs: list[Output] = []
         requests: list[Request] = []
         before = session
@@ -267,7 +275,11 @@ class Server:
             else:
                 session = self._client_message(session, message, outputs)
         if touched or session is not before:
-            yield SaveSession(session)
+            # Only the fields that changed: another instance may be changing others right now.
+            state = session.state if session.state is not before.state else None
+            update = UpdateSession(session.id, last_seen=now if touched else None, state=state)
+            session = update.apply_to(session)
+            yield update
         if not requests:
             return [*outputs, SendResponse(202)]
         return outputs + (yield from self._requests(session, requests, batch))
@@ -358,8 +370,8 @@ class Server:
                 calls.append(planned)
                 continue
             if isinstance(planned, SessionChange):
-                session = planned.record
-                yield SaveSession(session)
+                session = planned.update.apply_to(session)
+                yield planned.update
                 planned = planned.result
             answer = planned if isinstance(planned, ErrorResponse) else Response(req.id, planned)
             outputs += yield from exchange.respond(answer)
@@ -497,4 +509,3 @@ class Server:
         """Drop sessions idle past ``config.session_idle_timeout``."""
         gone: list[str] = yield ExpireSessions(self.clock(), self.config.session_idle_timeout)
         return [SessionClosed(session_id) for session_id in gone]
-

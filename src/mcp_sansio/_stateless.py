@@ -33,6 +33,7 @@ class StatelessHost(Protocol):
     listeners: Listeners
     request_state: RequestState
 
+
 # Methods of 2026-07-28, and the capability (registry part) each needs.
 STATELESS_METHODS: Final = {
     "server/discover": None,

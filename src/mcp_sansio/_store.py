@@ -13,14 +13,16 @@ from __future__ import annotations
 import enum
 from collections import deque
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
 from ._session import SessionRecord
+from ._state import SessionState
 
 __all__ = [
     "LoadSession",
     "SaveSession",
+    "UpdateSession",
     "DeleteSession",
     "CountSessions",
     "ListSessions",
@@ -53,9 +55,51 @@ class LoadSession:
 
 @dataclass(frozen=True, slots=True)
 class SaveSession:
-    """Create or replace a session record. Answer: None."""
+    """Create (or replace) a session record; the core issues it once, at ``initialize``. Answer: None.
+
+    Later changes go through :class:`UpdateSession`, never a whole record, so two
+    instances changing one session at once never undo each other's change.
+    """
 
     record: SessionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateSession:
+    """Change some fields of a stored session, each on its own. Answer: whether the session is stored.
+
+    A field left at its default is not touched, so concurrent updates of different
+    fields (a ``logging/setLevel`` on one instance, a ``resources/subscribe`` on
+    another) both survive. Nothing is created for a session that is not stored.
+
+    Attributes:
+        session_id: The session.
+        last_seen: Move ``last_seen`` here, never back (instances' clocks may disagree a little).
+        state: The new lifecycle state.
+        log_level: The new minimum log level.
+        subscribe: Resource URIs to add to the subscriptions.
+        unsubscribe: Resource URIs to remove from them (after adding).
+    """
+
+    session_id: str
+    last_seen: float | None = None
+    state: SessionState | None = None
+    log_level: str | None = None
+    subscribe: frozenset[str] = frozenset()
+    unsubscribe: frozenset[str] = frozenset()
+
+    def apply_to(self, record: SessionRecord) -> SessionRecord:
+        """``record`` with this update applied (what a store keeps, and the core's own view of it)."""
+        changes: dict[str, Any] = {}
+        if self.last_seen is not None and self.last_seen > record.last_seen:
+            changes["last_seen"] = self.last_seen
+        if self.state is not None:
+            changes["state"] = self.state
+        if self.log_level is not None:
+            changes["log_level"] = self.log_level
+        if self.subscribe or self.unsubscribe:
+            changes["subscriptions"] = (record.subscriptions | self.subscribe) - self.unsubscribe
+        return replace(record, **changes) if changes else record
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +250,7 @@ class LogSlice:
 StoreCommand = (
     LoadSession
     | SaveSession
+    | UpdateSession
     | DeleteSession
     | CountSessions
     | ListSessions
@@ -260,6 +305,7 @@ class MemoryStore:
             ReadEvents: self._read,
             LoadSession: self._load,
             SaveSession: self._save,
+            UpdateSession: self._update,
             DeleteSession: lambda c: self._delete(c.session_id),
             CountSessions: lambda c: len(self._sessions),
             ListSessions: lambda c: list(self._sessions.values()),
@@ -284,6 +330,13 @@ class MemoryStore:
 
     def _save(self, command: SaveSession) -> None:
         self._sessions[command.record.id] = command.record
+
+    def _update(self, command: UpdateSession) -> bool:
+        record = self._sessions.get(command.session_id)
+        if record is None:
+            return False
+        self._sessions[command.session_id] = command.apply_to(record)
+        return True
 
     def _expire(self, command: ExpireSessions) -> list[str]:
         idle = [sid for sid, r in self._sessions.items() if command.now - r.last_seen > command.idle_timeout]

@@ -79,9 +79,7 @@ async def serve_asgi(
     if flavour.startswith("uvicorn"):
         import uvicorn
 
-        server = uvicorn.Server(
-            uvicorn.Config(asgi, lifespan="on", log_level="warning", timeout_graceful_shutdown=1)
-        )
+        server = uvicorn.Server(uvicorn.Config(asgi, lifespan="on", log_level="warning", timeout_graceful_shutdown=1))
         stop_uvicorn = lambda: setattr(server, "should_exit", True)  # noqa: E731
         task_group.start_soon(_until_cancelled, lambda: server.serve([sock]), stop_uvicorn)
     else:

@@ -47,9 +47,7 @@ async def test_mounted_in_starlette_beside_other_routes(flavour: str) -> None:
             assert (await client.get(f"{base}/health")).text == "ok"
             session = await initialize(client, f"{base}/tools/mcp")  # root_path /tools, then our /mcp
             call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1}}}
-            response = await client.post(
-                f"{base}/tools/mcp", json=call, headers={**HEADERS, "mcp-session-id": session}
-            )
+            response = await client.post(f"{base}/tools/mcp", json=call, headers={**HEADERS, "mcp-session-id": session})
             assert response.json()["result"]["content"] == [{"type": "text", "text": "3"}]
             assert (await client.post(f"{base}/mcp", json=INIT, headers=HEADERS)).status_code == 404
             assert (await client.post(f"{base}/tools/other", json=INIT, headers=HEADERS)).status_code == 404

@@ -21,18 +21,43 @@ NO_SESSION = "no-such-session"
 # (what is sent, expected status, expected JSON-RPC error code or None, words the message must hold)
 CASES: list[tuple[str, dict[str, Any], int, int | None, str]] = [
     ("put", {"method": "PUT", "headers": HEADERS, "json": INIT}, 405, None, "Method Not Allowed"),
-    ("no accept", {"method": "POST", "headers": {**HEADERS, "accept": "application/json"}, "json": INIT}, 406, None,
-     "Accept"),
-    ("text body", {"method": "POST", "headers": {**HEADERS, "content-type": "text/plain"}, "content": b"{}"}, 415, None,
-     "Content-Type"),
+    (
+        "no accept",
+        {"method": "POST", "headers": {**HEADERS, "accept": "application/json"}, "json": INIT},
+        406,
+        None,
+        "Accept",
+    ),
+    (
+        "text body",
+        {"method": "POST", "headers": {**HEADERS, "content-type": "text/plain"}, "content": b"{}"},
+        415,
+        None,
+        "Content-Type",
+    ),
     ("bad json", {"method": "POST", "headers": HEADERS, "content": b"{"}, 400, -32700, "Parse error"),
     ("not json-rpc", {"method": "POST", "headers": HEADERS, "json": {"hello": 1}}, 400, -32600, "Invalid Request"),
-    ("foreign origin", {"method": "POST", "headers": {**HEADERS, "origin": "http://evil.example"}, "json": INIT}, 403,
-     None, "Origin"),
-    ("foreign host", {"method": "POST", "headers": {**HEADERS, "host": "evil.example"}, "json": INIT}, 421, None,
-     "Host"),
-    ("unknown session", {"method": "POST", "headers": {**HEADERS, "mcp-session-id": NO_SESSION}, "json": CALL}, 404,
-     -32001, "session"),
+    (
+        "foreign origin",
+        {"method": "POST", "headers": {**HEADERS, "origin": "http://evil.example"}, "json": INIT},
+        403,
+        None,
+        "Origin",
+    ),
+    (
+        "foreign host",
+        {"method": "POST", "headers": {**HEADERS, "host": "evil.example"}, "json": INIT},
+        421,
+        None,
+        "Host",
+    ),
+    (
+        "unknown session",
+        {"method": "POST", "headers": {**HEADERS, "mcp-session-id": NO_SESSION}, "json": CALL},
+        404,
+        -32001,
+        "session",
+    ),
     ("no session", {"method": "POST", "headers": HEADERS, "json": CALL}, 400, None, "Mcp-Session-Id"),
     ("get without session", {"method": "GET", "headers": {"accept": "text/event-stream"}}, 405, None, "session"),
     ("too large", {"method": "POST", "headers": HEADERS, "content": b" " * 2000}, 413, None, "Payload Too Large"),
@@ -59,4 +84,3 @@ async def test_bad_input_gets_its_precise_answer(
             assert body["error"]["code"] == code
         # The server is still healthy afterwards.
         assert await initialize(client, running.url)
-

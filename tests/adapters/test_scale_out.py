@@ -88,7 +88,7 @@ def events(response: httpx.Response, limit: int | None = None) -> Iterator[tuple
 
 
 def test_a_stream_survives_a_hop_and_the_sigkill_of_the_instance_holding_it(
-    instances: list[tuple[subprocess.Popen[str], str]]
+    instances: list[tuple[subprocess.Popen[str], str]],
 ) -> None:
     (_, a), (b_proc, b), (_, c) = instances
     urls = cycle([a, b, c])
@@ -127,9 +127,7 @@ def test_a_stream_survives_a_hop_and_the_sigkill_of_the_instance_holding_it(
     assert [block["text"] for block in final["result"]["content"]] == [str(n) for n in range(1, count + 1)]
 
 
-def test_an_elicitation_answered_through_another_instance(
-    instances: list[tuple[subprocess.Popen[str], str]]
-) -> None:
+def test_an_elicitation_answered_through_another_instance(instances: list[tuple[subprocess.Popen[str], str]]) -> None:
     (_, a), (_, b), (_, c) = instances
     with httpx.Client(timeout=20) as client:
         headers = initialize(client, a, {"elicitation": {}})

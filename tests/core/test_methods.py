@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mcp_sansio import App, Call, Config, Context, ErrorResponse, Request, SessionRecord
+from mcp_sansio import App, Call, Config, Context, ErrorResponse, Request, SessionRecord, UpdateSession
 from mcp_sansio._methods import SessionChange, plan_method, server_capabilities
 from tests.apps import demo_app, stateless_app, tools_only_app
 
@@ -371,24 +371,23 @@ def test_ping_is_empty() -> None:
 
 def test_set_level() -> None:
     change = plan("logging/setLevel", {"level": "error"})
-    assert change == SessionChange(
-        SessionRecord("s", "2025-11-25", log_level="error", subscriptions=SESSION.subscriptions), {}
-    )
+    assert change == SessionChange(UpdateSession("s", log_level="error"), {})
     message = "Invalid params: level must be one of debug, info, notice, warning, error, critical, alert, emergency"
     for params in (None, {"level": "loud"}, {"level": "ERROR"}, {"level": 3}):
         assert plan("logging/setLevel", params) == error(1, -32602, message)
 
 
 def test_subscribe_and_unsubscribe() -> None:
+    # Each change names only its URI (another instance may change the set at the same time)...
     subscribed = plan("resources/subscribe", {"uri": "test://b"})
-    assert subscribed.record.subscriptions == frozenset({"test://a", "test://b"})
-    assert subscribed.result == {}
-    again = plan("resources/subscribe", {"uri": "test://a"})
-    assert again.record.subscriptions == frozenset({"test://a"})
+    assert subscribed == SessionChange(UpdateSession("s", subscribe=frozenset({"test://b"})), {})
     gone = plan("resources/unsubscribe", {"uri": "test://a"})
-    assert gone.record.subscriptions == frozenset()
-    absent = plan("resources/unsubscribe", {"uri": "test://never"})
-    assert absent.record.subscriptions == frozenset({"test://a"})
+    assert gone == SessionChange(UpdateSession("s", unsubscribe=frozenset({"test://a"})), {})
+    # ...and applies to the record as a set operation.
+    assert subscribed.update.apply_to(SESSION).subscriptions == frozenset({"test://a", "test://b"})
+    assert plan("resources/subscribe", {"uri": "test://a"}).update.apply_to(SESSION) == SESSION
+    assert gone.update.apply_to(SESSION).subscriptions == frozenset()
+    assert plan("resources/unsubscribe", {"uri": "test://never"}).update.apply_to(SESSION) == SESSION
     for method in ("resources/subscribe", "resources/unsubscribe"):
         for params in (None, {"uri": 1}):
             assert plan(method, params) == error(1, -32602, f"Invalid params: {method} needs a string uri")

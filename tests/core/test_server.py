@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -366,3 +367,38 @@ def test_a_batch_whose_every_request_is_refused_is_answered_with_their_errors() 
     errors = json.loads(response.body)
     assert [e["id"] for e in errors] == [2, 3]
     assert all(e["error"]["code"] == INVALID_REQUEST and "Too Many Requests" in e["error"]["message"] for e in errors)
+
+
+def test_two_requests_changing_one_session_at_once_both_take_effect(harness: Harness) -> None:
+    """Plans run concurrently once store commands are awaited: each stores only what it changed."""
+    from mcp_sansio import HttpRequest, LoadSession, UpdateSession
+
+    session = harness.initialize()
+    harness.now[0] += 5  # both requests also refresh last_seen
+
+    def plan_of(body: dict[str, Any]) -> Any:
+        req = HttpRequest.build("POST", "/mcp", [*HEAD, ("mcp-session-id", session)])
+        return harness.server.receive(req, json.dumps(body).encode())
+
+    level = plan_of({"jsonrpc": "2.0", "id": 1, "method": "logging/setLevel", "params": {"level": "error"}})
+    subscribe = plan_of({"jsonrpc": "2.0", "id": 2, "method": "resources/subscribe", "params": {"uri": "demo://a"}})
+    # Both load the same record before either writes (as two instances would).
+    commands = [next(level), next(subscribe)]
+    assert all(isinstance(c, LoadSession) for c in commands)
+    answers = [harness.store.execute(c) for c in commands]
+    results = []
+    for plan, answer in zip((level, subscribe), answers, strict=True):
+        command = plan.send(answer)
+        writes = []
+        try:
+            while True:
+                if isinstance(command, UpdateSession):
+                    writes.append(command)
+                command = plan.send(harness.store.execute(command))
+        except StopIteration as stop:
+            results.append(stop.value)
+        assert writes, "a session change is stored as an UpdateSession"
+    record = harness.store.execute(LoadSession(session, harness.now[0], 3600.0))
+    assert record.log_level == "error"
+    assert record.subscriptions == frozenset({"demo://a"})
+    assert record.last_seen == harness.now[0]

@@ -23,6 +23,7 @@ from mcp_sansio import (
     SaveSession,
     SessionRecord,
     SessionState,
+    UpdateSession,
 )
 from mcp_sansio_runtime import AsyncStore
 from tests.stores.conftest import Stores, record
@@ -85,6 +86,68 @@ async def test_saving_a_record_again_replaces_it(store: AsyncStore) -> None:
     assert await store.execute(SaveSession(newer)) is None
     assert await load(store, "s1", now=1010.0) == newer
     assert await store.execute(CountSessions()) == 1
+
+
+# -- UpdateSession ---------------------------------------------------------------------
+
+
+async def test_an_update_changes_only_the_fields_it_names(store: AsyncStore) -> None:
+    base = record("s1", client_info={"name": "a"}, log_level="debug", subscriptions=frozenset({"a://1"}))
+    await store.execute(SaveSession(base))
+    assert await store.execute(UpdateSession("s1", log_level="error")) is True
+    assert await store.execute(UpdateSession("s1", state=SessionState.READY)) is True
+    assert await store.execute(UpdateSession("s1", subscribe=frozenset({"b://ü", "c://3"}))) is True
+    assert await store.execute(UpdateSession("s1", unsubscribe=frozenset({"a://1", "never://x"}))) is True
+    assert await store.execute(UpdateSession("s1", last_seen=1005.5)) is True
+    want = record(
+        "s1",
+        1005.5,
+        created_at=1000.0,
+        client_info={"name": "a"},
+        log_level="error",
+        state=SessionState.READY,
+        subscriptions=frozenset({"b://ü", "c://3"}),
+    )
+    assert await load(store, "s1", now=1006.0) == want
+
+
+async def test_updates_made_from_two_stale_copies_both_survive(store: AsyncStore) -> None:
+    # Two instances load the same record, then each changes a different field: last-writer-wins
+    # on the whole record would lose one change.
+    await store.execute(SaveSession(record("s1")))
+    await store.execute(UpdateSession("s1", log_level="alert"))
+    await store.execute(UpdateSession("s1", subscribe=frozenset({"x://1"})))
+    await store.execute(UpdateSession("s1", subscribe=frozenset({"x://2"})))
+    await store.execute(UpdateSession("s1", state=SessionState.READY, last_seen=1001.0))
+    got = await load(store, "s1", now=1001.0)
+    assert got is not None
+    assert (got.log_level, got.subscriptions, got.state) == ("alert", frozenset({"x://1", "x://2"}), SessionState.READY)
+
+
+async def test_concurrent_updates_of_one_session_all_land(store: AsyncStore) -> None:
+    await store.execute(SaveSession(record("s1")))
+    async with anyio.create_task_group() as tg:
+        for i in range(40):
+            tg.start_soon(store.execute, UpdateSession("s1", subscribe=frozenset({f"r://{i}"})))
+    got = await load(store, "s1")
+    assert got is not None and got.subscriptions == frozenset(f"r://{i}" for i in range(40))
+
+
+async def test_last_seen_never_moves_back(store: AsyncStore) -> None:
+    await store.execute(SaveSession(record("s1", 1000.0)))
+    await store.execute(UpdateSession("s1", last_seen=1500.0))
+    await store.execute(UpdateSession("s1", last_seen=1200.0))  # an instance whose clock lags
+    got = await load(store, "s1", now=1500.0)
+    assert got is not None and got.last_seen == 1500.0
+    # ...and idle expiry follows the newest reading.
+    assert await store.execute(ExpireSessions(1500.0 + IDLE, IDLE)) == []
+    assert await store.execute(ExpireSessions(1500.5 + IDLE, IDLE)) == ["s1"]
+
+
+async def test_updating_an_unknown_session_creates_nothing(store: AsyncStore) -> None:
+    assert await store.execute(UpdateSession("ghost", log_level="info", subscribe=frozenset({"a://"}))) is False
+    assert await load(store, "ghost") is None
+    assert await store.execute(CountSessions()) == 0
 
 
 async def test_a_session_idle_past_the_timeout_loads_as_none_and_is_gone(store: AsyncStore) -> None:

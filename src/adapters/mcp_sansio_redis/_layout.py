@@ -25,6 +25,7 @@ __all__ = [
     "EVENT_TIME",
     "EVENT_FINAL",
     "RECORD_FIELDS",
+    "dump_json",
 ]
 
 # The fields of one stream entry (one event): its data, its clock reading, and a final marker.
@@ -85,7 +86,8 @@ if set(RECORD_FIELDS) != _JSON_FIELDS | _FLOAT_FIELDS | _TEXT_FIELDS:  # pragma:
     raise RuntimeError(f"mcp_sansio_redis does not know how to store SessionRecord fields {RECORD_FIELDS}")
 
 
-def _dumps(value: Any) -> str:
+def dump_json(value: Any) -> str:
+    """A field's JSON text, as the record's codec writes it."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -103,10 +105,10 @@ def encode_record(record: SessionRecord) -> list[str]:
             "id", record.id,
             "protocol_version", record.protocol_version,
             "state", record.state.value,
-            "client_info", _dumps(record.client_info),
-            "client_capabilities", _dumps(record.client_capabilities),
-            "log_level", _dumps(record.log_level),
-            "subscriptions", _dumps(sorted(record.subscriptions)),
+            "client_info", dump_json(record.client_info),
+            "client_capabilities", dump_json(record.client_capabilities),
+            "log_level", dump_json(record.log_level),
+            "subscriptions", dump_json(sorted(record.subscriptions)),
             "created_at", repr(float(record.created_at)),
             "last_seen", repr(float(record.last_seen)),
         ]  # fmt: skip

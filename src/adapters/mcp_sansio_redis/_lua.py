@@ -16,6 +16,7 @@ from ._client import Script
 __all__ = [
     "LOAD",
     "SAVE",
+    "UPDATE",
     "DELETE",
     "LIST",
     "EXPIRE",
@@ -112,6 +113,43 @@ redis.call('HSET', key, unpack(ARGV, 5))
 redis.call('ZADD', P .. 'sessions', ARGV[3], ARGV[2])
 for _, k in ipairs({key, P .. 'sessions', P .. 'inflight:' .. e, P .. 'streams:' .. e, P .. 'standalone:' .. e}) do
   extend(k, ARGV[4])
+end
+return 1
+""",
+)
+
+# ARGV: prefix, session id, ttl ms, last_seen|'', state|'', log level JSON|'', then n_add, URIs to add...,
+# then URIs to remove. Reply: 1, or 0 when the session is not stored (nothing is created).
+# Each field is written on its own; the subscriptions are read, changed and written inside
+# the script, so concurrent updates of one session never undo each other.
+UPDATE: Final = _script(
+    "UpdateSession",
+    r"""
+local e = esc(ARGV[2])
+local key = P .. 'session:' .. e
+if redis.call('EXISTS', key) == 0 then return 0 end
+if ARGV[4] ~= '' and num(ARGV[4]) > num(redis.call('HGET', key, 'last_seen') or '-inf') then
+  redis.call('HSET', key, 'last_seen', ARGV[4])
+  redis.call('ZADD', P .. 'sessions', ARGV[4], ARGV[2])
+end
+if ARGV[5] ~= '' then redis.call('HSET', key, 'state', ARGV[5]) end
+if ARGV[6] ~= '' then redis.call('HSET', key, 'log_level', ARGV[6]) end
+local n_add = tonumber(ARGV[7])
+if #ARGV > 7 then
+  local ok, subs = pcall(cjson.decode, redis.call('HGET', key, 'subscriptions') or '[]')
+  if not ok or type(subs) ~= 'table' then error({err = 'mcp-sansio: corrupt subscriptions of ' .. ARGV[2]}) end
+  local set = {}
+  for _, uri in ipairs(subs) do set[uri] = true end
+  for i = 8, 7 + n_add do set[ARGV[i]] = true end
+  for i = 8 + n_add, #ARGV do set[ARGV[i]] = nil end
+  local list = {}
+  for uri in pairs(set) do list[#list + 1] = uri end
+  table.sort(list)
+  -- cjson writes an empty table as {}; the record's codec wants a JSON list.
+  redis.call('HSET', key, 'subscriptions', #list == 0 and '[]' or cjson.encode(list))
+end
+for _, k in ipairs({key, P .. 'sessions', P .. 'inflight:' .. e, P .. 'streams:' .. e, P .. 'standalone:' .. e}) do
+  extend(k, ARGV[3])
 end
 return 1
 """,

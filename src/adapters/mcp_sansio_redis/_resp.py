@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Final, Protocol
 
+from mcp_sansio_runtime import StoreError
+
 __all__ = ["ReplyError", "RedisStoreError", "RedisUnavailableError", "encode", "Reader", "PyReader", "new_reader"]
 
 Reply = Any  # bytes | int | None | list[Reply] | ReplyError
@@ -19,7 +21,7 @@ Reply = Any  # bytes | int | None | list[Reply] | ReplyError
 _CRLF: Final = b"\r\n"
 
 
-class RedisStoreError(Exception):
+class RedisStoreError(StoreError):
     """The Redis store got an answer it cannot use: an error reply, a reply of the wrong shape, bad data.
 
     Attributes:

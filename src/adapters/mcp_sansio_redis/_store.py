@@ -24,12 +24,13 @@ from mcp_sansio import (
     SaveSession,
     SessionRecord,
     StoreCommand,
+    UpdateSession,
 )
 
 from . import _lua
 from ._broker import RedisBroker
 from ._client import Arg, RedisClient
-from ._layout import KeyLayout, decode_record, encode_record
+from ._layout import KeyLayout, decode_record, dump_json, encode_record
 from ._resp import RedisStoreError, RedisUnavailableError, Reply
 
 __all__ = ["RedisStore"]
@@ -81,6 +82,7 @@ class RedisStore:
         self._dispatch: dict[type, Callable[[Any], Awaitable[Any]]] = {
             LoadSession: self._load,
             SaveSession: self._save,
+            UpdateSession: self._update,
             DeleteSession: self._delete,
             CountSessions: self._count,
             ListSessions: self._list,
@@ -156,6 +158,15 @@ class RedisStore:
         args: tuple[Arg, ...] = (self.prefix, record.id, float(record.last_seen), self._session_ttl())
         args += tuple(encode_record(record))
         _expect_value(await _lua.SAVE(self.client, (), args), 1, "SaveSession")
+
+    async def _update(self, command: UpdateSession) -> bool:
+        last_seen = "" if command.last_seen is None else repr(float(command.last_seen))
+        state = "" if command.state is None else command.state.value
+        level = "" if command.log_level is None else dump_json(command.log_level)
+        args: tuple[Arg, ...] = (self.prefix, command.session_id, self._session_ttl(), last_seen, state, level)
+        args += (len(command.subscribe), *command.subscribe, *command.unsubscribe)
+        reply = _expect(await _lua.UPDATE(self.client, (), args), int, "UpdateSession")
+        return bool(reply)
 
     async def _delete(self, command: DeleteSession) -> bool:
         reply = await _lua.DELETE(self.client, (), (self.prefix, command.session_id))

@@ -10,7 +10,7 @@ from ._bind import as_server, is_loopback_host
 from ._broker import Appended, Broker, ListChanged, LocalBroker, ResourceUpdated, SharedStore, Signal
 from ._context import HandlerContext
 from ._hub import Hub, Reader
-from ._plans import AsyncStore, PlanRunner
+from ._plans import AsyncStore, PlanRunner, StoreError
 from ._runtime import Runtime
 from ._sink import Sink
 from ._transport import ClientGone, Transport
@@ -31,6 +31,7 @@ __all__ = [
     "Runtime",
     "SharedStore",
     "Sink",
+    "StoreError",
     "Transport",
     "as_server",
     "is_loopback_host",

@@ -30,6 +30,8 @@ class Reader:
         self.end_seq: int | None = None
         self.closed = False
         self.interrupted = False
+        # Written last when the reader was disconnected because the store failed under it.
+        self.farewell: bytes | None = None
         self._queue: deque[tuple[int, bytes]] = deque()
         self._readable = anyio.Event()
         self._writable = anyio.Event()
@@ -86,8 +88,9 @@ class Reader:
             self._readable = anyio.Event()
             await self._readable.wait()
 
-    def disconnect(self) -> None:
-        """End this reader's response after what it has queued; the stream goes on in the log."""
+    def disconnect(self, farewell: bytes | None = None) -> None:
+        """End this reader's response after what it has queued (then ``farewell``); the stream goes on in the log."""
+        self.farewell = farewell
         self.closed = True
         self._writable.set()
         self._readable.set()

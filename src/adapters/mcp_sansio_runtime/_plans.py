@@ -7,9 +7,19 @@ from typing import Any, Protocol, TypeVar
 
 from mcp_sansio import Plan, Store, StoreCommand, run_plan
 
-__all__ = ["AsyncStore", "PlanRunner"]
+__all__ = ["AsyncStore", "PlanRunner", "StoreError"]
 
 T = TypeVar("T")
+
+
+class StoreError(Exception):
+    """A store could not carry out a command: its backend is unreachable or answered something unusable.
+
+    Stores raise it (or a subclass) for failures that are not bugs. The runtime then
+    answers 503, ends the streams that needed the store with ``retry:``, ends the
+    requests it interrupted with an error once the store answers again, and logs one
+    line; any other exception is a bug and is logged with its traceback.
+    """
 
 
 class AsyncStore(Protocol):

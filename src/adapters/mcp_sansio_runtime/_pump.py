@@ -24,7 +24,7 @@ from ._transport import ClientGone, Transport
 if TYPE_CHECKING:
     from ._runtime import Runtime
 
-__all__ = ["StreamPump", "cancels_on_disconnect", "until_disconnected"]
+__all__ = ["StreamPump", "cancels_on_disconnect", "until_disconnected", "store_failure"]
 
 log = logging.getLogger("mcp_sansio")
 _DETACH_TIMEOUT = 5.0  # seconds for the store to record a reader's end during a shutdown
@@ -56,6 +56,8 @@ class StreamPump:
             if await (until_disconnected(transport, pump) if watched else _completed(pump)):
                 if runtime.closing and not reader.finished:
                     await transport.write(frame_comment("server shutting down; resume with Last-Event-ID"))
+                elif reader.farewell is not None:
+                    await transport.write(reader.farewell)
                 await transport.end_stream()
             elif not reader.finished:
                 runtime.client_left(sink)
@@ -80,7 +82,14 @@ class StreamPump:
     async def _pump_live(self, sink: Sink, reader: Reader, transport: Transport) -> None:
         # The core may ask to end this connection after a while (stream polling, SEP-1699).
         with anyio.move_on_after(sink.close_after if sink.close_after is not None else math.inf):
-            await self._pump_until_done(sink, reader, transport)
+            try:
+                await self._pump_until_done(sink, reader, transport)
+            except ClientGone:
+                raise
+            except Exception as exc:  # the store failed (renewing the claim, filling a gap): end with retry
+                reason = store_failure(exc)
+                log.warning("stream %r of session %s ends: %s", reader.key[1], reader.key[0], reason)
+                reader.farewell = self._runtime.server.stream_interrupted(reason)
 
     async def _pump_until_done(self, sink: Sink, reader: Reader, transport: Transport) -> None:
         runtime = self._runtime
@@ -123,6 +132,11 @@ class StreamPump:
         return missing + batch
 
 
+def store_failure(exc: BaseException) -> str:
+    """A store failure in one line, for logs and for the stream's farewell."""
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+
+
 def cancels_on_disconnect(sink: Sink) -> bool:
     """Whether closing the client's connection cancels the request's handlers (2026-07-28)."""
     return any(exchange.cancel_on_disconnect for exchange in sink.exchanges)
@@ -146,4 +160,3 @@ async def until_disconnected(transport: Transport, work: Awaitable[None]) -> boo
             unregister()
         return True
     return False
-

@@ -45,8 +45,8 @@ from mcp_sansio import (
 from ._broker import Appended, Broker, ListChanged, LocalBroker, ResourceUpdated, SharedStore, Signal
 from ._context import HandlerContext
 from ._hub import Hub, Reader
-from ._plans import AsyncStore, PlanRunner
-from ._pump import StreamPump, cancels_on_disconnect, until_disconnected
+from ._plans import AsyncStore, PlanRunner, StoreError
+from ._pump import StreamPump, cancels_on_disconnect, store_failure, until_disconnected
 from ._sink import Sink
 from ._transport import Transport
 
@@ -214,8 +214,12 @@ class Runtime:
         sink = Sink()
         try:
             outputs = await self.run(self.server.receive(request, body, checked=checked))
-        except Exception:  # the store failed (a remote one is down): nothing was decided, so say retry
-            log.warning("store failed while serving %s %s", request.method, request.target, exc_info=True)
+        except StoreError as exc:  # a remote store is down: nothing was decided, so say retry
+            log.warning("503 for %s %s: %s", request.method, request.target, store_failure(exc))
+            await transport.send_response(self.server.store_unavailable())
+            return
+        except Exception:  # a bug (in a store, say): the client still gets its answer
+            log.exception("503 for %s %s: the store failed unexpectedly", request.method, request.target)
             await transport.send_response(self.server.store_unavailable())
             return
         await self.carry_out(outputs, sink)
@@ -340,15 +344,35 @@ class Runtime:
             if scope.cancelled_caught:
                 outputs = await self.run(exchange.cancelled(call))
             await self.carry_out(outputs, sink)
-        except Exception:  # a failing store, or a bug in the embedding code: never take the server down
-            log.exception("handler for request %r failed unrecoverably", call.request_id)
+        except Exception as exc:  # a failing store, or a bug in the embedding code: never take the server down
+            reason = store_failure(exc)
+            if isinstance(exc, StoreError):
+                log.warning("request %r lost the store and ends with an error: %s", call.request_id, reason)
+            else:
+                log.exception("request %r failed unrecoverably and ends with an error", call.request_id)
             if not sink.ready.is_set():  # the client still waits for its answer
                 sink.response = self.server.store_unavailable()
                 sink.ready.set()
-            elif sink.reader is not None:  # end the stream; the client may resume once the store is back
-                sink.reader.disconnect()
+            elif sink.reader is not None:  # end the stream; the client resumes once the store is back
+                sink.reader.disconnect(self.server.stream_interrupted(reason))
+            self.start_soon(self._record_interruption, call, exchange, sink)
         finally:
             self._running.pop(key, None)
+
+    async def _record_interruption(self, call: Call, exchange: Exchange, sink: Sink) -> None:
+        """End an interrupted request in the store once it answers, so a resume gets an answer, not silence."""
+        delay, give_up = 0.05, anyio.current_time() + self.server.config.session_idle_timeout
+        while True:
+            try:
+                outputs = await self.run(exchange.interrupted(call.request_id))
+                await self.carry_out(outputs, sink)
+                return
+            except Exception as exc:
+                if anyio.current_time() + delay > give_up:
+                    log.error("request %r could not be ended in the store: %s", call.request_id, store_failure(exc))
+                    return
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     async def _invoke(self, call: Call, exchange: Exchange, sink: Sink) -> list[Output]:
         kwargs = dict(call.kwargs)

@@ -132,11 +132,21 @@ def mutations(config: Config) -> list[Mutation]:
         Mutation("an unknown Mcp-Session-Id", "post", 404, _mcp(SESSION_NOT_FOUND), _set("mcp-session-id", "nope")),
         Mutation("no Mcp-Session-Id", "post", 400, _BAD, _set("mcp-session-id", None)),
         Mutation("two Mcp-Session-Id headers", "post", 400, _BAD, _add("mcp-session-id", "other")),
-        Mutation("MCP-Protocol-Version 2099-01-01", "post", 400, _mcp(INVALID_PARAMS),
-                 _set("mcp-protocol-version", "2099-01-01")),
+        Mutation(
+            "MCP-Protocol-Version 2099-01-01",
+            "post",
+            400,
+            _mcp(INVALID_PARAMS),
+            _set("mcp-protocol-version", "2099-01-01"),
+        ),
         Mutation("no _meta", "stateless", 400, _mcp(INVALID_PARAMS), _meta(lambda p: p.pop("_meta"))),
-        Mutation("MCP-Protocol-Version unlike _meta", "stateless", 400, _mcp(HEADER_MISMATCH),
-                 _set("mcp-protocol-version", "2025-11-25")),
+        Mutation(
+            "MCP-Protocol-Version unlike _meta",
+            "stateless",
+            400,
+            _mcp(HEADER_MISMATCH),
+            _set("mcp-protocol-version", "2025-11-25"),
+        ),
         Mutation(
             "no MCP-Protocol-Version", "stateless", 400, _mcp(HEADER_MISMATCH), _set("mcp-protocol-version", None)
         ),
@@ -147,13 +157,14 @@ def mutations(config: Config) -> list[Mutation]:
         Mutation("GET without a session", "stateless", 405, _BAD, _method("GET")),
         Mutation("DELETE without a session", "stateless", 405, _BAD, _method("DELETE")),
         Mutation("GET without text/event-stream", "get", 406, _BAD, _set("accept", "application/json")),
-        Mutation("GET with MCP-Protocol-Version 2099-01-01", "get", 400, _BAD,
-                 _set("mcp-protocol-version", "2099-01-01")),
+        Mutation(
+            "GET with MCP-Protocol-Version 2099-01-01", "get", 400, _BAD, _set("mcp-protocol-version", "2099-01-01")
+        ),
         Mutation("a malformed Last-Event-ID", "get", 400, _BAD, _set("last-event-id", "a b")),
         Mutation("a Last-Event-ID of no stream", "get", 400, _BAD, _set("last-event-id", "nostream-1")),
         Mutation("GET of an unknown session", "get", 404, _mcp(SESSION_NOT_FOUND), _set("mcp-session-id", "nope")),
-        Mutation("DELETE of an unknown session", "delete", 404, _mcp(SESSION_NOT_FOUND),
-                 _set("mcp-session-id", "nope")),
+        Mutation(
+            "DELETE of an unknown session", "delete", 404, _mcp(SESSION_NOT_FOUND), _set("mcp-session-id", "nope")
+        ),
         Mutation("DELETE without a session", "delete", 405, _BAD, _set("mcp-session-id", None)),
     ]
-
