@@ -46,6 +46,7 @@ from mcp_sansio import (
     MemoryStore,
     Output,
     Plan,
+    Principal,
     RequestId,
     Response,
     ResumeStream,
@@ -430,6 +431,11 @@ class HandlerContext:
     @property
     def protocol_version(self) -> str:
         return self._exchange.peer.protocol_version
+
+    @property
+    def principal(self) -> Principal | None:
+        """Who sent the request; None with authorization off."""
+        return self._exchange.peer.principal
 
     def has_capability(self, name: str) -> bool:
         return self._exchange.peer.has_capability(name)

@@ -16,7 +16,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ADAPTERS = ROOT / "src" / "adapters"
-IO_MODULES = {"asyncio", "trio", "anyio", "socket", "selectors", "ssl", "threading", "redis", "h11", "sniffio"}
+IO_MODULES = {
+    *("asyncio", "trio", "anyio", "socket", "selectors", "ssl", "threading", "redis", "h11", "sniffio"),
+    *("httpx", "jwt", "cryptography"),
+}
 SERVERS = {"h11", "uvicorn", "hypercorn", "granian", "starlette"}
 
 
@@ -55,7 +58,8 @@ def test_only_public_core_names_outside_the_core(folder: str) -> None:
 
 
 def test_the_runtime_knows_no_transport() -> None:
-    banned = SERVERS | {"mcp_sansio_h11", "mcp_sansio_asgi"}
+    # ...and no verifier: JOSE and HTTP clients live in mcp_sansio_auth (the [auth] extra).
+    banned = SERVERS | {"mcp_sansio_h11", "mcp_sansio_asgi", "mcp_sansio_auth", "httpx", "jwt"}
     assert offenders(ADAPTERS / "mcp_sansio_runtime", banned) == []
 
 

@@ -5,6 +5,7 @@ to store; it never performs I/O. See :class:`Server` for the entry point and
 :class:`App` for declaring tools, resources and prompts.
 """
 
+from ._auth import AuthRefusal, Principal, ResourceServer, TokenClaims
 from ._config import Config
 from ._context import Context
 from ._errors import (
@@ -77,6 +78,10 @@ __all__ = [
     "MISSING_CAPABILITY",
     "HEADER_MISMATCH",
     "App",
+    "AuthRefusal",
+    "Principal",
+    "ResourceServer",
+    "TokenClaims",
     "AppendEvent",
     "audio",
     "Call",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
+from ._auth import Principal
 from ._jsonrpc import RequestId
 from ._mrtr import InputRequest
 
@@ -30,6 +31,10 @@ class Context(Protocol):
     @property
     def protocol_version(self) -> str:
         """The protocol version the request is served under."""
+
+    @property
+    def principal(self) -> Principal | None:
+        """Who sent the request (its verified token's subject, scopes, claims); None with authorization off."""
 
     def log(self, level: str, data: Any, logger: str | None = None) -> Awaitable[None]:
         """Send ``notifications/message`` if ``level`` passes the client's filter."""

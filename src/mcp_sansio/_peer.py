@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._auth import Principal
 from ._session import LOG_LEVELS, SessionRecord
 
 __all__ = ["Peer"]
@@ -22,6 +23,7 @@ class Peer:
             every level for a handshake session and none at all for a stateless request.
         stateless: Whether the request is served under the stateless revision.
         server_info: ``serverInfo``, echoed in every stateless result's ``_meta``.
+        principal: Who sent the request, with authorization on; None with it off.
     """
 
     session_id: str | None
@@ -30,11 +32,14 @@ class Peer:
     log_level: str | None = None
     stateless: bool = False
     server_info: dict[str, Any] = field(default_factory=dict)
+    principal: Principal | None = None
 
     @classmethod
-    def of_session(cls, record: SessionRecord) -> Peer:
-        """The peer of a handshake session."""
-        return cls(record.id, record.protocol_version, record.client_capabilities, record.log_level)
+    def of_session(cls, record: SessionRecord, principal: Principal | None = None) -> Peer:
+        """The peer of a handshake session (``principal``: who sent this request)."""
+        return cls(
+            record.id, record.protocol_version, record.client_capabilities, record.log_level, principal=principal
+        )
 
     def wants_log(self, level: str) -> bool:
         """Whether a ``notifications/message`` at ``level`` may be sent."""

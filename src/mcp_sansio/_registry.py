@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, get_type_hints
 
+from ._auth import Principal
 from ._context import Context
 from ._results import tool_result
 from ._schema import JSONSchema, compile_validator, parameters_schema
 from ._uritemplate import UriTemplate
 
-__all__ = ["App", "ToolDef", "ResourceDef", "TemplateDef", "PromptDef", "Handler"]
+__all__ = ["App", "ToolDef", "ResourceDef", "TemplateDef", "PromptDef", "Handler", "Authorizer"]
 
 Handler = Callable[..., Any]
+# The authorization hook: (principal or None, "tool" | "resource" | "prompt", name or URI) -> allowed.
+Authorizer = Callable[[Principal | None, str, str], bool]
 F = TypeVar("F", bound=Handler)
 
 
@@ -46,6 +49,7 @@ class ToolDef:
     streaming: bool = False
     check_arguments: Callable[[Any], str | None] = field(default=lambda v: None, compare=False, repr=False)
     convert: Callable[[Any], dict[str, Any]] = field(default=dict, compare=False, repr=False)
+    scopes: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         """The entry of this tool in ``tools/list``."""
@@ -73,6 +77,7 @@ class ResourceDef:
     title: str | None = None
     context_param: str | None = None
     cache: tuple[int, str] | None = None
+    scopes: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         """The entry of this resource in ``resources/list``."""
@@ -95,6 +100,7 @@ class TemplateDef:
     title: str | None = None
     context_param: str | None = None
     cache: tuple[int, str] | None = None
+    scopes: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         """The entry of this template in ``resources/templates/list``."""
@@ -115,6 +121,7 @@ class PromptDef:
     description: str | None = None
     title: str | None = None
     context_param: str | None = None
+    scopes: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         """The entry of this prompt in ``prompts/list``."""
@@ -123,6 +130,12 @@ class PromptDef:
             if value is not None:
                 out[key] = value
         return out
+
+
+def _scopes(scopes: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(scopes, str):
+        raise TypeError("scopes is a list of scope names, not one string")
+    return tuple(scopes)
 
 
 def _doc(fn: Handler) -> str | None:
@@ -156,6 +169,7 @@ class App:
     templates: list[TemplateDef] = field(default_factory=list)
     prompts: dict[str, PromptDef] = field(default_factory=dict)
     completer: Handler | None = None
+    authorizer: Authorizer | None = None
 
     def tool(
         self,
@@ -166,8 +180,13 @@ class App:
         input_schema: JSONSchema | None = None,
         output_schema: JSONSchema | None = None,
         annotations: dict[str, Any] | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]:
-        """Register an async function (or async generator, for streaming) as a tool."""
+        """Register an async function (or async generator, for streaming) as a tool.
+
+        ``scopes``: OAuth scopes a caller's token must grant to call it (with authorization
+        on; a token without them gets 403 ``insufficient_scope``).
+        """
 
         def register(fn: F) -> F:
             ctx = _context_param(fn)
@@ -187,6 +206,7 @@ class App:
                 inspect.isasyncgenfunction(fn),
                 compile_validator(schema),
                 functools.partial(tool_result, structured=output_schema is not None),
+                _scopes(scopes),
             )
             return fn
 
@@ -202,10 +222,12 @@ class App:
         title: str | None = None,
         ttl_ms: int | None = None,
         cache_scope: str | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]:
         """Register a function returning a resource's contents (str, bytes, or content dicts).
 
-        ``ttl_ms`` and ``cache_scope`` override the app's cache hints for reads of it.
+        ``ttl_ms`` and ``cache_scope`` override the app's cache hints for reads of it;
+        ``scopes`` are the OAuth scopes a reader's token must grant.
         """
 
         def register(fn: F) -> F:
@@ -213,7 +235,15 @@ class App:
                 raise ValueError(f"resource {uri!r} is already registered")
             cache = self._cache(ttl_ms, cache_scope)
             self.resources[uri] = ResourceDef(
-                uri, name or fn.__name__, fn, description or _doc(fn), mime_type, title, _context_param(fn), cache
+                uri,
+                name or fn.__name__,
+                fn,
+                description or _doc(fn),
+                mime_type,
+                title,
+                _context_param(fn),
+                cache,
+                _scopes(scopes),
             )
             return fn
 
@@ -229,8 +259,9 @@ class App:
         title: str | None = None,
         ttl_ms: int | None = None,
         cache_scope: str | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]:
-        """Register a function serving every URI that matches an RFC 6570 template."""
+        """Register a function serving every URI that matches an RFC 6570 template (``scopes`` as for resources)."""
 
         def register(fn: F) -> F:
             template = UriTemplate.parse(uri_template)
@@ -245,6 +276,7 @@ class App:
                     title,
                     _context_param(fn),
                     cache,
+                    _scopes(scopes),
                 )
             )
             return fn
@@ -252,9 +284,17 @@ class App:
         return register
 
     def prompt(
-        self, name: str | None = None, *, description: str | None = None, title: str | None = None
+        self,
+        name: str | None = None,
+        *,
+        description: str | None = None,
+        title: str | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]:
-        """Register a function returning a prompt's messages; its parameters are the arguments."""
+        """Register a function returning a prompt's messages; its parameters are the arguments.
+
+        ``scopes``: as for tools.
+        """
 
         def register(fn: F) -> F:
             ctx = _context_param(fn)
@@ -266,7 +306,9 @@ class App:
             prompt_name = name or fn.__name__
             if prompt_name in self.prompts:
                 raise ValueError(f"prompt {prompt_name!r} is already registered")
-            self.prompts[prompt_name] = PromptDef(prompt_name, fn, args, description or _doc(fn), title, ctx)
+            self.prompts[prompt_name] = PromptDef(
+                prompt_name, fn, args, description or _doc(fn), title, ctx, _scopes(scopes)
+            )
             return fn
 
         return register
@@ -279,6 +321,17 @@ class App:
             return fn
 
         return register
+
+    def authorize(self, fn: Authorizer) -> Authorizer:
+        """Register the authorization hook: ``fn(principal, kind, name) -> bool``.
+
+        Called before each ``tools/call``, ``resources/read`` and ``prompts/get`` (``kind`` is
+        ``tool``, ``resource`` or ``prompt``; ``name`` the tool or prompt name or the URI),
+        with the caller's :class:`~mcp_sansio.Principal` (None with authorization off). False
+        refuses the call with 403. It must not block: it runs inside the core.
+        """
+        self.authorizer = fn
+        return fn
 
     def __post_init__(self) -> None:
         self._cache(self.cache_ttl_ms, self.cache_scope)  # validate the app-wide hints too

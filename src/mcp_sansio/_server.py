@@ -23,12 +23,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ._access import refusal_for
+from ._auth import AuthRefusal, Principal, ResourceServer, TokenClaims
 from ._config import Config
 from ._errors import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
     SESSION_NOT_FOUND,
+    LocalProtocolError,
     ProtocolError,
     RemoteProtocolError,
 )
@@ -45,7 +48,18 @@ from ._events import (
 )
 from ._exchange import JSON_HEADERS, Exchange, error_response, sse_headers
 from ._http import ALLOWED_METHODS, HttpRequest, accepts, check_origin_and_host
-from ._jsonrpc import ErrorResponse, Message, Notification, Request, Response, dumps, loads, parse_value, request_key
+from ._jsonrpc import (
+    ErrorResponse,
+    Message,
+    Notification,
+    Request,
+    RequestId,
+    Response,
+    dumps,
+    loads,
+    parse_value,
+    request_key,
+)
 from ._listen import LIST_CHANGED, Listeners
 from ._methods import SessionChange, plan_method, server_capabilities
 from ._mrtr import RequestState
@@ -82,6 +96,13 @@ def _default_token() -> str:
     return secrets.token_urlsafe(24)  # 192 bits, visible ASCII
 
 
+def _refused(refusal: AuthRefusal | RemoteProtocolError, request_id: RequestId | None = None) -> SendResponse:
+    """The HTTP answer to a refused request: with ``WWW-Authenticate`` when the token is the reason."""
+    if isinstance(refusal, RemoteProtocolError):
+        return error_response(refusal, request_id)
+    return error_response(refusal.error(), request_id, (("www-authenticate", refusal.challenge),))
+
+
 def _default_stream_key() -> str:
     return secrets.token_hex(8)
 
@@ -97,6 +118,9 @@ class Server:
         new_stream_key: Returns a fresh stream key (alphanumeric, unique per session).
         state_key: The HMAC key for ``requestState`` (2026-07-28); random if not given,
             so several processes serving one endpoint must pass the same key.
+        auth: Serve as an OAuth 2.1 resource server: every request needs a bearer token
+            (see :meth:`bearer_token`, :meth:`authenticate`), and a session is bound to the
+            principal that created it.
     """
 
     def __init__(
@@ -108,8 +132,10 @@ class Server:
         new_session_id: Callable[[], str] = _default_token,
         new_stream_key: Callable[[], str] = _default_stream_key,
         state_key: bytes | None = None,
+        auth: ResourceServer | None = None,
     ) -> None:
         self.app = app
+        self.auth = auth
         self.config = config or Config()
         self.clock = clock
         self._new_session_id = new_session_id
@@ -117,6 +143,50 @@ class Server:
         # Signs requestState (2026-07-28); servers behind one load balancer must share it.
         self.request_state = RequestState(state_key if state_key is not None else secrets.token_bytes(32))
         self.listeners = Listeners()
+
+    # -- authorization (with ``auth``) ---------------------------------------------
+
+    def resource_metadata(self, request: HttpRequest) -> SendResponse | None:
+        """The answer to a request for the protected-resource metadata; None for any other path.
+
+        Adapters ask before their own path check: the metadata lives under
+        ``/.well-known/``, not at the MCP endpoint.
+        """
+        if self.auth is None or request.target.partition("?")[0] != self.auth.metadata_path:
+            return None
+        if request.method != "GET":
+            return SendResponse(405, (("allow", "GET"),))
+        # Public and cacheable: browsers' clients read it cross-origin.
+        headers = (*JSON_HEADERS, ("access-control-allow-origin", "*"), ("cache-control", "max-age=3600"))
+        return SendResponse(200, headers, dumps(self.auth.metadata()))
+
+    def bearer_token(self, request: HttpRequest) -> str | SendResponse | None:
+        """The request's bearer token to verify; a 401/400 to send instead; None with authorization off."""
+        if self.auth is None:
+            return None
+        found = self.auth.bearer_token(request.headers.get_all("authorization"))
+        return found if isinstance(found, str) else _refused(found)
+
+    def authenticate(self, claims: TokenClaims | None) -> Principal | SendResponse:
+        """The principal of a token the adapter's verifier accepted (``claims``) or rejected (None).
+
+        Or the answer to send instead: 401 ``invalid_token`` (expired, another audience,
+        an untrusted issuer) or 403 ``insufficient_scope``.
+        """
+        if self.auth is None:
+            raise LocalProtocolError("authenticate needs a Server made with auth=ResourceServer(...)")
+        found = self.auth.authenticate(claims, self.clock())
+        return found if isinstance(found, Principal) else _refused(found)
+
+    def verifier_unavailable(self) -> SendResponse:
+        """The answer when the adapter's token verifier could not reach its keys or endpoint: 503, retry."""
+        return error_response(
+            RemoteProtocolError(
+                "Service Unavailable: the access token cannot be verified right now; retry later",
+                error_status_hint=503,
+                code=INTERNAL_ERROR,
+            )
+        )
 
     # -- request heads ---------------------------------------------------------
 
@@ -201,29 +271,38 @@ class Server:
 
     # -- whole requests --------------------------------------------------------
 
-    def receive(self, request: HttpRequest, body: bytes = b"", *, checked: bool = False) -> Plan[list[Output]]:
+    def receive(
+        self, request: HttpRequest, body: bytes = b"", *, checked: bool = False, principal: Principal | None = None
+    ) -> Plan[list[Output]]:
         """Handle a whole request; the plan's result is the outputs to carry out.
 
         ``checked`` says the adapter already had the head pass :meth:`check_head`
-        (before reading the body), so it is not checked twice.
+        (before reading the body), so it is not checked twice. ``principal`` is who
+        :meth:`authenticate` said sent it (required when the server has ``auth``).
         """
         try:
             early = None if checked else self.check_head(request)
             if early is not None:
                 return [early]
+            if self.auth is not None and principal is None:
+                # An adapter that skipped authentication must not serve anyone.
+                no_token = self.bearer_token(request)
+                unverified = self.auth.invalid("the token was not verified")
+                return [no_token if isinstance(no_token, SendResponse) else _refused(unverified)]
             if request.method == "POST":
-                return (yield from self._post(request, body))
+                return (yield from self._post(request, body, principal))
             if request.method == "GET":
-                return (yield from self._get(request))
-            return (yield from self._delete(request))
+                return (yield from self._get(request, principal))
+            return (yield from self._delete(request, principal))
         except ProtocolError as exc:
             return [error_response(exc)]
 
-    def _load(self, session_id: str | None) -> Plan[SessionRecord]:
+    def _load(self, session_id: str | None, principal: Principal | None) -> Plan[SessionRecord]:
         if session_id is None:
             raise RemoteProtocolError("Bad Request: Mcp-Session-Id header is required")
         record: SessionRecord | None = yield LoadSession(session_id, self.clock(), self.config.session_idle_timeout)
-        if record is None:
+        # Another principal's session is answered exactly like an unknown one: ids do not leak.
+        if record is None or record.principal != (principal.key if principal is not None else None):
             raise RemoteProtocolError(
                 "Not Found: unknown or terminated session; initialize a new one",
                 error_status_hint=404,
@@ -231,21 +310,21 @@ class Server:
             )
         return record
 
-    def _delete(self, request: HttpRequest) -> Plan[list[Output]]:
+    def _delete(self, request: HttpRequest, principal: Principal | None) -> Plan[list[Output]]:
         session_id = request.headers.only("mcp-session-id")
-        yield from self._load(session_id)
+        yield from self._load(session_id, principal)
         assert session_id is not None
         yield DeleteSession(session_id)
         return [SessionClosed(session_id), SendResponse(200)]
 
     # -- POST --------------------------------------------------------------------
 
-    def _post(self, request: HttpRequest, body: bytes) -> Plan[list[Output]]:
+    def _post(self, request: HttpRequest, body: bytes, principal: Principal | None) -> Plan[list[Output]]:
         if len(body) > self.config.max_body_size:
             raise self._too_large()
         value = loads(body)
         if is_stateless(request.headers, value):
-            return (yield from stateless_post(self, request, value))
+            return (yield from stateless_post(self, request, value, principal))
         session_id = request.headers.only("mcp-session-id")
         messages, batch = parse_value(value, allow_batch=True)
         first = messages[0]
@@ -256,8 +335,8 @@ class Server:
                 raise RemoteProtocolError("Invalid Request: initialize must not be part of a batch")
             if session_id is not None:
                 raise RemoteProtocolError("Invalid Request: this session is already initialized")
-            return (yield from self._initialize(messages[0]))  # type: ignore[arg-type]
-        session = yield from self._load(session_id)
+            return (yield from self._initialize(messages[0], principal))  # type: ignore[arg-type]
+        session = yield from self._load(session_id, principal)
         if batch and not has_batches(session.protocol_version):
             raise RemoteProtocolError(
                 f"Invalid Request: JSON-RPC batches are not allowed under protocol version {session.protocol_version}"
@@ -282,9 +361,9 @@ class Server:
             yield update
         if not requests:
             return [*outputs, SendResponse(202)]
-        return outputs + (yield from self._requests(session, requests, batch))
+        return outputs + (yield from self._requests(session, requests, batch, principal))
 
-    def _initialize(self, message: Request) -> Plan[list[Output]]:
+    def _initialize(self, message: Request, principal: Principal | None) -> Plan[list[Output]]:
         params = message.params or {}
         version, caps, info = params.get("protocolVersion"), params.get("capabilities"), params.get("clientInfo")
         if not isinstance(version, str) or not isinstance(caps, dict) or not isinstance(info, dict):
@@ -302,7 +381,13 @@ class Server:
         now = self.clock()
         chosen = negotiate(version)
         record = SessionRecord(
-            self._new_session_id(), chosen, client_info=info, client_capabilities=caps, created_at=now, last_seen=now
+            self._new_session_id(),
+            chosen,
+            client_info=info,
+            client_capabilities=caps,
+            created_at=now,
+            last_seen=now,
+            principal=principal.key if principal is not None else None,
         )
         yield SaveSession(record)
         result: dict[str, Any] = {
@@ -331,10 +416,19 @@ class Server:
                 outputs.append(CancelRequest(session.id, rid, reason if isinstance(reason, str) else None))
         return session
 
-    def _requests(self, session: SessionRecord, requests: list[Request], batch: bool) -> Plan[list[Output]]:
+    def _requests(
+        self, session: SessionRecord, requests: list[Request], batch: bool, principal: Principal | None
+    ) -> Plan[list[Output]]:
         accepted: list[Request] = []
         refused: list[ErrorResponse] = []
         for req in requests:
+            denied = refusal_for(req, principal, self.app, self.auth)
+            if denied is not None:
+                if not batch:
+                    return [_refused(denied, req.id)]
+                reason = denied.error() if isinstance(denied, AuthRefusal) else denied
+                refused.append(ErrorResponse(req.id, INVALID_REQUEST, reason.message))
+                continue
             outcome: ClaimOutcome = yield ClaimRequest(session.id, request_key(req.id), self.config.max_in_flight)
             if outcome is ClaimOutcome.CLAIMED:
                 accepted.append(req)
@@ -353,7 +447,7 @@ class Server:
             return [SendResponse(200, JSON_HEADERS, dumps([error.to_json() for error in refused]))]
         exchange = Exchange(
             config=self.config,
-            peer=Peer.of_session(session),
+            peer=Peer.of_session(session, principal),
             stream=self.new_stream_key,
             requests=accepted,
             batch=batch,
@@ -382,9 +476,9 @@ class Server:
 
     # -- GET and the standalone stream ----------------------------------------------
 
-    def _get(self, request: HttpRequest) -> Plan[list[Output]]:
+    def _get(self, request: HttpRequest, principal: Principal | None) -> Plan[list[Output]]:
         session_id = request.headers.only("mcp-session-id")
-        session = yield from self._load(session_id)
+        session = yield from self._load(session_id, principal)
         headers = sse_headers(session.id)
         last_event_id = request.headers.only("last-event-id")
         if last_event_id is not None:

@@ -33,6 +33,8 @@ class SessionRecord:
         subscriptions: Resource URIs the client subscribed to.
         created_at: When the session was created (injected clock).
         last_seen: When the session last served a request (injected clock).
+        principal: The :attr:`~mcp_sansio.Principal.key` of whoever created it, with
+            authorization on: only that principal can use the session.
     """
 
     id: str
@@ -44,6 +46,7 @@ class SessionRecord:
     subscriptions: frozenset[str] = frozenset()
     created_at: float = 0.0
     last_seen: float = 0.0
+    principal: str | None = None
 
     def initialized(self) -> SessionRecord:
         """The record after ``notifications/initialized``."""

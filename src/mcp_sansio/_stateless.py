@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Final, Protocol
 
+from ._access import refusal_for
+from ._auth import AuthRefusal, Principal, ResourceServer
 from ._config import Config
 from ._errors import INVALID_REQUEST, METHOD_NOT_FOUND, ProtocolError, RemoteProtocolError
 from ._events import Call, Output, RunHandler, SendResponse, StartStream
@@ -32,6 +34,7 @@ class StatelessHost(Protocol):
     new_stream_key: Callable[[], str]
     listeners: Listeners
     request_state: RequestState
+    auth: ResourceServer | None
 
 
 # Methods of 2026-07-28, and the capability (registry part) each needs.
@@ -50,7 +53,9 @@ STATELESS_METHODS: Final = {
 _INPUT_METHODS: Final = frozenset({"tools/call", "prompts/get", "resources/read"})
 
 
-def stateless_post(server: StatelessHost, request: HttpRequest, value: Any) -> Plan[list[Output]]:
+def stateless_post(
+    server: StatelessHost, request: HttpRequest, value: Any, principal: Principal | None = None
+) -> Plan[list[Output]]:
     """Answer a stateless POST: a request gets one response, a notification 202."""
     if isinstance(value, list):
         raise RemoteProtocolError("Invalid Request: batches are not part of 2026-07-28", code=INVALID_REQUEST)
@@ -61,7 +66,7 @@ def stateless_post(server: StatelessHost, request: HttpRequest, value: Any) -> P
         raise RemoteProtocolError("Invalid Request: clients do not send responses in 2026-07-28")
     try:
         meta = validate_request(request.headers, value)
-        return (yield from _serve(server, request, message, meta))
+        return (yield from _serve(server, request, message, meta, principal))
     except ProtocolError as exc:
         return [error_response(exc, message.id)]
 
@@ -76,10 +81,17 @@ def _offered(server: StatelessHost, method: str) -> bool:
     )
 
 
-def _serve(server: StatelessHost, http: HttpRequest, request: Request, meta: StatelessMeta) -> Plan[list[Output]]:
+def _serve(
+    server: StatelessHost, http: HttpRequest, request: Request, meta: StatelessMeta, principal: Principal | None
+) -> Plan[list[Output]]:
     app, method = server.app, request.method
     if not _offered(server, method):
         raise RemoteProtocolError(f"Method not found: {method}", error_status_hint=404, code=METHOD_NOT_FOUND)
+    denied = refusal_for(request, principal, app, server.auth)
+    if denied is not None:
+        if isinstance(denied, AuthRefusal):
+            return [error_response(denied.error(), request.id, (("www-authenticate", denied.challenge),))]
+        raise denied
     peer = Peer(
         None,
         meta.protocol_version,
@@ -87,6 +99,7 @@ def _serve(server: StatelessHost, http: HttpRequest, request: Request, meta: Sta
         meta.log_level,
         stateless=True,
         server_info={"name": app.name, "version": app.version},
+        principal=principal,
     )
     stream = server.new_stream_key()
     params = request.params or {}

@@ -19,9 +19,9 @@ from typing import Any
 
 import anyio
 
-from mcp_sansio import App, HttpRequest, SendResponse, Server, Store
+from mcp_sansio import App, HttpRequest, ResourceServer, SendResponse, Server, Store
 from mcp_sansio_redis import choose_store, store_in_service
-from mcp_sansio_runtime import AsyncStore, ClientGone, Runtime, as_server
+from mcp_sansio_runtime import AsyncStore, ClientGone, Runtime, TokenVerifier, as_server
 
 __all__ = ["AsgiApp"]
 
@@ -49,6 +49,10 @@ class AsgiApp:
             not with ``store``. The lifespan's startup PINGs Redis (failing it with ``cannot reach Redis at
             <url>: <reason>``) and its shutdown closes the connections.
         redis_prefix: The key prefix in Redis (default ``mcp:``).
+        auth: Serve as an OAuth 2.1 resource server (with ``verifier``). The metadata is
+            answered at ``auth.metadata_path`` when that path reaches the app; mounted below
+            a prefix, route ``/.well-known/oauth-protected-resource...`` to it from the host.
+        verifier: Checks bearer tokens (``mcp_sansio_auth.JwtVerifier``, ``IntrospectionVerifier``).
 
     Raises:
         ValueError: Both ``store`` and ``redis_url`` were given, or ``redis_url`` is not a Redis URL.
@@ -64,10 +68,12 @@ class AsgiApp:
         grace: float = 5.0,
         redis_url: str | None = None,
         redis_prefix: str = "mcp:",
+        auth: ResourceServer | None = None,
+        verifier: TokenVerifier | None = None,
     ) -> None:
-        server = as_server(target)
+        server = as_server(target, auth=auth)
         chosen, self._made_store = choose_store(store, redis_url, redis_prefix, server.config.session_idle_timeout)
-        self.runtime = Runtime(server, chosen, path=path, keepalive=keepalive)
+        self.runtime = Runtime(server, chosen, path=path, keepalive=keepalive, verifier=verifier)
         self.grace = grace
 
     @asynccontextmanager

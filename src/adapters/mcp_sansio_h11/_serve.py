@@ -11,9 +11,9 @@ from contextlib import suppress
 import anyio
 from anyio.abc import SocketAttribute, SocketStream, TaskStatus
 
-from mcp_sansio import App, Config, Server, Store
+from mcp_sansio import App, Config, ResourceServer, Server, Store
 from mcp_sansio_redis import choose_store, store_in_service
-from mcp_sansio_runtime import AsyncStore, Runtime, as_server
+from mcp_sansio_runtime import AsyncStore, Runtime, TokenVerifier, as_server
 
 from ._connection import H11Connection, Timeouts
 
@@ -31,14 +31,18 @@ async def serve_in(
     timeouts: Timeouts | None = None,
     keepalive: float = 15.0,
     store: Store | AsyncStore | None = None,
+    auth: ResourceServer | None = None,
+    verifier: TokenVerifier | None = None,
     task_status: TaskStatus[tuple[str, int, Runtime]] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until cancelled; start it with ``task_group.start(...)`` inside your own program.
 
     ``task_status`` receives (host, port, runtime) once the socket listens (port 0
     picks a free port). Call ``runtime.stop(grace)`` before cancelling for a graceful stop.
+    ``auth`` and ``verifier`` turn authorization on (both, or neither).
     """
-    runtime = Runtime(as_server(target, host), store, path=path, keepalive=keepalive)
+    server = as_server(target, host, auth)
+    runtime = Runtime(server, store, path=path, keepalive=keepalive, verifier=verifier)
     timeouts = timeouts or Timeouts()
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port, reuse_port=False)
 
@@ -75,6 +79,8 @@ async def run(
     redis_prefix: str = "mcp:",
     on_ready: Callable[[str], None] | None = None,
     grace: float = 5.0,
+    auth: ResourceServer | None = None,
+    verifier: TokenVerifier | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then stop.
 
@@ -94,6 +100,8 @@ async def run(
         redis_prefix: The key prefix in Redis; servers of one deployment share it.
         on_ready: Called with the endpoint's URL once the socket listens (default: print it).
         grace: Seconds in-flight requests get to finish when stopping.
+        auth: Serve as an OAuth 2.1 resource server (with ``verifier``).
+        verifier: Checks bearer tokens (``mcp_sansio_auth.JwtVerifier``, ``IntrospectionVerifier``).
 
     Raises:
         RedisUnavailableError: A Redis store did not answer the start-up PING (nothing listened yet).
@@ -102,7 +110,7 @@ async def run(
     idle_timeout = (target.config if isinstance(target, Server) else Config()).session_idle_timeout
     chosen, made = choose_store(store, redis_url, redis_prefix, idle_timeout)
     async with store_in_service(chosen, made):
-        await _run(target, host, port, path, timeouts, chosen, on_ready, grace)
+        await _run(as_server(target, host, auth), host, port, path, timeouts, chosen, on_ready, grace, verifier)
 
 
 async def _run(
@@ -114,11 +122,19 @@ async def _run(
     store: Store | AsyncStore | None,
     on_ready: Callable[[str], None] | None,
     grace: float,
+    verifier: TokenVerifier | None,
 ) -> None:
     async with anyio.create_task_group() as tg:
         bound_host, bound_port, runtime = await tg.start(
             lambda task_status: serve_in(
-                target, host=host, port=port, path=path, timeouts=timeouts, store=store, task_status=task_status
+                target,
+                host=host,
+                port=port,
+                path=path,
+                timeouts=timeouts,
+                store=store,
+                verifier=verifier,
+                task_status=task_status,
             )
         )
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -143,6 +159,8 @@ def serve(
     store: Store | AsyncStore | None = None,
     redis_url: str | None = None,
     redis_prefix: str = "mcp:",
+    auth: ResourceServer | None = None,
+    verifier: TokenVerifier | None = None,
 ) -> None:
     """Serve ``target`` over HTTP/1.1 until SIGINT/SIGTERM (blocking).
 
@@ -158,6 +176,8 @@ def serve(
         redis_url: Keep sessions and event logs in Redis at this URL, shared by every server
             started with the same URL and ``redis_prefix`` (not with ``store``).
         redis_prefix: The key prefix in Redis (default ``mcp:``).
+        auth: Serve as an OAuth 2.1 resource server (with ``verifier``).
+        verifier: Checks bearer tokens.
 
     Raises:
         OSError: The server could not start listening (address in use, unresolvable
@@ -190,6 +210,8 @@ def serve(
                     redis_url=redis_url,
                     redis_prefix=redis_prefix,
                     on_ready=on_ready,
+                    auth=auth,
+                    verifier=verifier,
                 ),
                 backend=backend,
                 backend_options=options,

@@ -6,12 +6,14 @@ import argparse
 import importlib
 import importlib.util
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from mcp_sansio import App, Server
+from mcp_sansio import App, ResourceServer, Server
 from mcp_sansio_redis import RedisStoreError, parse_url
+from mcp_sansio_runtime import TokenVerifier
 
 from ._connection import Timeouts
 from ._serve import serve
@@ -85,6 +87,54 @@ def _redis_url(text: str) -> str:
     return text
 
 
+def _add_auth_options(run: argparse.ArgumentParser) -> None:
+    group = run.add_argument_group("authorization (an OAuth 2.1 resource server; needs mcp-sansio[auth])")
+    group.add_argument("--auth-resource", metavar="URI", help="this endpoint's canonical URI: turns authorization on")
+    group.add_argument(
+        "--auth-server", metavar="URL", action="append", default=[], help="issuer URL of a trusted authorization server"
+    )
+    group.add_argument("--auth-jwks-url", metavar="URL", help="verify JWT access tokens with the keys published here")
+    group.add_argument("--auth-introspection-url", metavar="URL", help="verify tokens at this RFC 7662 endpoint")
+    group.add_argument("--auth-client-id", metavar="ID", help="this server's client id at the introspection endpoint")
+    group.add_argument(
+        "--auth-client-secret-env", metavar="VAR", help="environment variable holding that client's secret"
+    )
+    group.add_argument(
+        "--auth-scope", metavar="SCOPE", action="append", default=[], help="a scope every request needs (repeatable)"
+    )
+
+
+def _auth(args: argparse.Namespace, run: argparse.ArgumentParser) -> tuple[ResourceServer | None, TokenVerifier | None]:
+    """The resource server and token verifier the ``--auth-*`` options describe (None, None without them)."""
+    others = [args.auth_server, args.auth_jwks_url, args.auth_introspection_url, args.auth_client_id, args.auth_scope]
+    if args.auth_resource is None:
+        if any(others) or args.auth_client_secret_env:
+            run.error("the --auth-* options need --auth-resource")
+        return None, None
+    if not args.auth_server:
+        run.error("--auth-resource needs at least one --auth-server")
+    if (args.auth_jwks_url is None) == (args.auth_introspection_url is None):
+        run.error("--auth-resource needs exactly one of --auth-jwks-url and --auth-introspection-url")
+    try:
+        resource = ResourceServer(args.auth_resource, tuple(args.auth_server), scopes_required=tuple(args.auth_scope))
+    except ValueError as exc:
+        run.error(str(exc))
+    try:
+        from mcp_sansio_auth import IntrospectionVerifier, JwtVerifier
+    except ImportError as exc:
+        message = f"error: authorization needs the [auth] extra: pip install 'mcp-sansio[auth]' ({exc})"
+        raise SystemExit(message) from None
+    if args.auth_jwks_url is not None:
+        return resource, JwtVerifier(args.auth_jwks_url)
+    secret = None
+    if args.auth_client_secret_env is not None:
+        secret = os.environ.get(args.auth_client_secret_env)
+        if secret is None:
+            run.error(f"--auth-client-secret-env: the environment has no {args.auth_client_secret_env}")
+    verifier = IntrospectionVerifier(args.auth_introspection_url, client_id=args.auth_client_id, client_secret=secret)
+    return resource, verifier
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     parser = argparse.ArgumentParser(prog="mcp-sansio", description="Serve MCP over Streamable HTTP.")
@@ -105,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         "(redis://[user:password@]host[:port][/db], rediss://..., unix:///path?db=N; default: in memory)",
     )
     run.add_argument("--redis-prefix", metavar="P", help="prefix of every Redis key (default mcp:); needs --redis-url")
+    _add_auth_options(run)
     defaults = Timeouts()
     for name, what in (
         ("header", "seconds to receive a request head"),
@@ -123,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(exc))
     if args.redis_prefix is not None and args.redis_url is None:
         run.error("--redis-prefix needs --redis-url")
+    auth, verifier = _auth(args, run)
     target = load_target(args.target)
     try:
         serve(
@@ -135,6 +187,8 @@ def main(argv: list[str] | None = None) -> None:
             timeouts=timeouts,
             redis_url=args.redis_url,
             redis_prefix="mcp:" if args.redis_prefix is None else args.redis_prefix,
+            auth=auth,
+            verifier=verifier,
         )
     except OSError as exc:  # serve() raises OSError bare only when it cannot bind
         shown = f"[{args.host}]" if ":" in args.host else args.host

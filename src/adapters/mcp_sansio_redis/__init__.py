@@ -35,8 +35,10 @@ percent-encoded; ``<stream>`` a stream key as the core names it, ``0`` for GET):
     P sessions          ZSET   member: session id, score: last_seen (the index: count, list, expire
                                without scanning the keyspace). TTL: session TTL, refreshed by SaveSession.
     P session:<sid>     HASH   the SessionRecord, one field per attribute (text, floats by repr,
-                               dicts/log_level/subscriptions as JSON), written whole by SaveSession
-                               with HSET. TTL: session TTL (idle_timeout + grace), refreshed by SaveSession.
+                               dicts/log_level/subscriptions/principal as JSON), written whole by
+                               SaveSession (at initialize); UpdateSession's script then writes only
+                               the fields it names (subscriptions changed as a set inside the script).
+                               TTL: session TTL (idle_timeout + grace), refreshed by Save/UpdateSession.
     P inflight:<sid>    SET    keys of the session's requests in flight (ClaimRequest/ReleaseRequest).
                                TTL: session TTL, refreshed by ClaimRequest and SaveSession.
                                (In memory, too, claims are not tied to a stored session.)

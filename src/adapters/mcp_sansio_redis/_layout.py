@@ -78,7 +78,7 @@ def event_seq(entry_id: bytes) -> int:
 
 # -- the session record as a hash -------------------------------------------------
 
-_JSON_FIELDS: Final = frozenset({"client_info", "client_capabilities", "log_level", "subscriptions"})
+_JSON_FIELDS: Final = frozenset({"client_info", "client_capabilities", "log_level", "subscriptions", "principal"})
 _FLOAT_FIELDS: Final = frozenset({"created_at", "last_seen"})
 _TEXT_FIELDS: Final = frozenset({"id", "protocol_version", "state"})
 RECORD_FIELDS: Final = tuple(f.name for f in fields(SessionRecord))
@@ -111,6 +111,7 @@ def encode_record(record: SessionRecord) -> list[str]:
             "subscriptions", dump_json(sorted(record.subscriptions)),
             "created_at", repr(float(record.created_at)),
             "last_seen", repr(float(record.last_seen)),
+            "principal", dump_json(record.principal),
         ]  # fmt: skip
     except (TypeError, ValueError) as exc:
         raise RedisStoreError(f"session {record.id!r} cannot be stored: {exc}") from exc
@@ -123,6 +124,7 @@ def decode_record(flat: list[Any]) -> SessionRecord:
         RedisStoreError: A field is missing or does not decode.
     """
     raw = {flat[i]: flat[i + 1] for i in range(0, len(flat) - 1, 2)}
+    raw.setdefault(b"principal", b"null")  # records stored before sessions were bound to principals
     try:
         text = {name: raw[name.encode()].decode("utf-8", "surrogatepass") for name in RECORD_FIELDS}
         return SessionRecord(
@@ -135,6 +137,7 @@ def decode_record(flat: list[Any]) -> SessionRecord:
             subscriptions=frozenset(json.loads(text["subscriptions"])),
             created_at=float(text["created_at"]),
             last_seen=float(text["last_seen"]),
+            principal=json.loads(text["principal"]),
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise RedisStoreError(f"a stored session record does not decode ({exc!r}): {raw!r}") from exc

@@ -6,6 +6,7 @@ stops gracefully. A transport implements :class:`Transport` and hands each
 request to :meth:`Runtime.serve`; it imports neither h11 nor any ASGI server.
 """
 
+from ._auth import TokenVerifier, VerifierUnavailable
 from ._bind import as_server, is_loopback_host
 from ._broker import Appended, Broker, ListChanged, LocalBroker, ResourceUpdated, SharedStore, Signal
 from ._context import HandlerContext
@@ -32,7 +33,9 @@ __all__ = [
     "SharedStore",
     "Sink",
     "StoreError",
+    "TokenVerifier",
     "Transport",
+    "VerifierUnavailable",
     "as_server",
     "is_loopback_host",
 ]

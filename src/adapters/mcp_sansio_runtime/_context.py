@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from mcp_sansio import Call, ClientError, ErrorResponse, Exchange, InputRequest, Output, Plan, RequestId
+from mcp_sansio import Call, ClientError, ErrorResponse, Exchange, InputRequest, Output, Plan, Principal, RequestId
 
 if TYPE_CHECKING:
     from ._runtime import Runtime
@@ -39,6 +39,11 @@ class HandlerContext:
     def protocol_version(self) -> str:
         """The protocol version the request is served under."""
         return self._exchange.peer.protocol_version
+
+    @property
+    def principal(self) -> Principal | None:
+        """Who sent the request; None with authorization off."""
+        return self._exchange.peer.principal
 
     def has_capability(self, name: str) -> bool:
         """Whether the client declared capability ``name``."""

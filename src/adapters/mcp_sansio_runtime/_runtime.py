@@ -31,6 +31,7 @@ from mcp_sansio import (
     MemoryStore,
     Output,
     Plan,
+    Principal,
     ResumeStream,
     RunHandler,
     SendEvent,
@@ -42,6 +43,7 @@ from mcp_sansio import (
     request_key,
 )
 
+from ._auth import TokenVerifier, VerifierUnavailable
 from ._broker import Appended, Broker, ListChanged, LocalBroker, ResourceUpdated, SharedStore, Signal
 from ._context import HandlerContext
 from ._hub import Hub, Reader
@@ -81,6 +83,7 @@ class Runtime:
         keepalive: Seconds of silence after which an SSE stream gets a comment.
         broker: What connects this runtime to the others of a deployment; by default the store's
             own (a store shared by processes, such as Redis, brings one), else none (one process).
+        verifier: Checks bearer tokens; required when the server has ``auth`` (and only then).
     """
 
     def __init__(
@@ -91,8 +94,14 @@ class Runtime:
         path: str = "/mcp",
         keepalive: float = 15.0,
         broker: Broker | None = None,
+        verifier: TokenVerifier | None = None,
     ) -> None:
+        if (server.auth is None) != (verifier is None):
+            raise ValueError(
+                "authorization needs both the server's auth=ResourceServer(...) and the runtime's verifier="
+            )
         self.server = server
+        self.verifier = verifier
         self.store = store if store is not None else MemoryStore()
         if broker is None:
             broker = self.store.broker() if isinstance(self.store, SharedStore) else LocalBroker()
@@ -188,6 +197,10 @@ class Runtime:
         checks before any body byte is read, the body limit, then the core.
         ``body`` yields the request body's chunks as they arrive.
         """
+        metadata = self.server.resource_metadata(request)
+        if metadata is not None:
+            await transport.send_response(metadata)
+            return True
         if request.target.split("?", 1)[0] != self.path:
             await transport.send_response(NOT_FOUND)
             return True
@@ -202,18 +215,51 @@ class Runtime:
         if early is not None:
             await transport.send_response(early)
             return True
+        principal = None
+        if self.verifier is not None:
+            found = await self.authenticate(request, self.verifier)
+            if isinstance(found, SendResponse):  # before any body byte, like the head's checks
+                await transport.send_response(found)
+                return True
+            principal = found
         data = await _read_limited(body, self.server.config.max_body_size)
         if data is None:
             await transport.send_response(self.server.body_too_large())
             return False
-        await self.handle(request, data, transport, checked=True)
+        await self.handle(request, data, transport, checked=True, principal=principal)
         return True
 
-    async def handle(self, request: HttpRequest, body: bytes, transport: Transport, *, checked: bool = False) -> None:
-        """Serve one whole HTTP request on ``transport`` (``checked``: its head passed ``check_head``)."""
+    async def authenticate(self, request: HttpRequest, verifier: TokenVerifier) -> Principal | SendResponse:
+        """Who sent ``request`` (its bearer token verified, its claims checked by the core), or the refusal."""
+        token = self.server.bearer_token(request)
+        if token is None or isinstance(token, SendResponse):
+            return token if token is not None else self.server.authenticate(None)
+        try:
+            claims = await verifier.verify(token)
+        except VerifierUnavailable as exc:
+            log.warning("503 for %s %s: cannot verify the token: %s", request.method, request.target, exc)
+            return self.server.verifier_unavailable()
+        except Exception:  # a bug in the verifier: the client still gets an answer
+            log.exception("503 for %s %s: the token verifier failed", request.method, request.target)
+            return self.server.verifier_unavailable()
+        return self.server.authenticate(claims)
+
+    async def handle(
+        self,
+        request: HttpRequest,
+        body: bytes,
+        transport: Transport,
+        *,
+        checked: bool = False,
+        principal: Principal | None = None,
+    ) -> None:
+        """Serve one whole HTTP request on ``transport``.
+
+        ``checked``: its head passed ``check_head``; ``principal``: :meth:`authenticate` accepted it.
+        """
         sink = Sink()
         try:
-            outputs = await self.run(self.server.receive(request, body, checked=checked))
+            outputs = await self.run(self.server.receive(request, body, checked=checked, principal=principal))
         except StoreError as exc:  # a remote store is down: nothing was decided, so say retry
             log.warning("503 for %s %s: %s", request.method, request.target, store_failure(exc))
             await transport.send_response(self.server.store_unavailable())

@@ -30,6 +30,7 @@ from mcp_sansio import (
     InputRequired,
     Output,
     Plan,
+    Principal,
     RequestId,
     Server,
     request_key,
@@ -121,6 +122,11 @@ class StepContext:
     def protocol_version(self) -> str:
         """The protocol version the request is served under."""
         return self._exchange.peer.protocol_version
+
+    @property
+    def principal(self) -> Principal | None:
+        """Who sent the request; None with authorization off."""
+        return self._exchange.peer.principal
 
     def has_capability(self, name: str) -> bool:
         """Whether the client declared capability ``name``."""
