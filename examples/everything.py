@@ -16,7 +16,18 @@ from typing import Any
 
 import anyio
 
-from mcp_sansio import App, Context, InputRequest, ToolError, audio, embedded_resource, image, text
+from mcp_sansio import (
+    INTERNAL_ERROR,
+    App,
+    Context,
+    InputRequest,
+    RemoteProtocolError,
+    ToolError,
+    audio,
+    embedded_resource,
+    image,
+    text,
+)
 from mcp_sansio_asgi import AsgiApp
 
 app = App("mcp-sansio-everything", "1.0.0")
@@ -442,6 +453,70 @@ async def test_input_required_result_prompt(ctx: Context) -> str:
     form = {"type": "object", "properties": {"context": {"type": "string"}}, "required": ["context"]}
     answer = await ctx.elicit("What context should the prompt use?", form, key="user_context")
     return f"Use this context: {answer.get('content', {}).get('context', '')}"
+
+
+# -- tasks (the io.modelcontextprotocol/tasks extension of 2026-07-28) -------------------------------
+# The fixtures the conformance suite's tasks-* scenarios name.
+
+
+@app.tool()
+async def greet(name: str) -> str:
+    """Greets; never a task."""
+    return f"Hello, {name}!"
+
+
+@app.tool(task_support="optional", on_lost="restart")
+async def slow_compute(seconds: float, label: str = "") -> str:
+    """Sleeps `seconds`, then answers; a task when the client can (restarted if its server dies)."""
+    await anyio.sleep(seconds)
+    return f"Computed {label or 'result'} after {seconds:g}s"
+
+
+@app.tool(task_support="required")
+async def failing_job() -> str:
+    """Always a task; fails as a tool (isError) after about a second."""
+    await anyio.sleep(1)
+    raise ToolError("the job failed")
+
+
+@app.tool(task_support="optional")
+async def protocol_error_job() -> str:
+    """A task that ends in a protocol-level error (the task fails)."""
+    await anyio.sleep(0.1)
+    raise RemoteProtocolError("Internal error: the job crashed", code=INTERNAL_ERROR)
+
+
+@app.tool(task_support="optional")
+async def confirm_delete(filename: str, ctx: Context) -> str:
+    """A task that asks the user to confirm, then answers."""
+    form = {"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]}
+    answer = await ctx.elicit(f"Delete {filename}?", form, key="confirm")
+    confirmed = answer.get("action") == "accept" and answer.get("content", {}).get("confirm") is True
+    return f"Deleted {filename}" if confirmed else f"Kept {filename}"
+
+
+@app.tool(task_support="optional")
+async def multi_input(ctx: Context) -> str:
+    """A task that asks two things at once; it completes once both are answered."""
+    name_form = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    confirm_form = {"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]}
+    answers = await ctx.ask(
+        {
+            "name": InputRequest.elicitation("Your name?", name_form),
+            "confirm": InputRequest.elicitation("Proceed?", confirm_form),
+        }
+    )
+    return f"Got {sorted(answers)}"
+
+
+@app.tool(task_support="required", task_start="manual")
+async def test_tool_with_task(ctx: Context) -> str:
+    """Asks the user's name in the request (an input round), then becomes a task that uses it."""
+    form = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    answer = await ctx.elicit("What is your name?", form, key="user_name")
+    await ctx.start_task()
+    await anyio.sleep(0.2)
+    return f"Hello, {answer.get('content', {}).get('name', '')}, from a task"
 
 
 # -- completion -------------------------------------------------------------------------------------

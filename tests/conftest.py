@@ -114,7 +114,14 @@ META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
 META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 META_SUBSCRIPTION = "io.modelcontextprotocol/subscriptionId"
 META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
-_NAME_FIELDS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_NAME_FIELDS = {
+    "tools/call": "name",
+    "prompts/get": "name",
+    "resources/read": "uri",
+    "tasks/get": "taskId",
+    "tasks/update": "taskId",
+    "tasks/cancel": "taskId",
+}
 
 
 def stateless_meta(capabilities: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
@@ -140,7 +147,7 @@ def routing_headers(body: dict[str, Any]) -> list[tuple[str, str]]:
     """The headers a conforming client sends with ``body``: version, Mcp-Method and Mcp-Name."""
     headers = [("mcp-protocol-version", STATELESS), ("mcp-method", body["method"])]
     name_field = _NAME_FIELDS.get(body["method"])
-    if name_field is not None:
+    if name_field is not None and isinstance(body["params"].get(name_field), str):
         headers.append(("mcp-name", body["params"][name_field]))
     return headers
 

@@ -44,6 +44,11 @@ class Config:
         server_request_timeout: Seconds a handler waits for the client's answer to a
             server-to-client request (elicitation, sampling, roots) before giving up; the
             client then gets ``notifications/cancelled`` for it.
+        task_ttl: Seconds a task is kept after its creation (its ``ttlMs``).
+        task_poll_interval: Seconds clients are told to wait between polls (``pollIntervalMs``).
+        task_lease: Seconds a runtime's claim on a running task lasts unless renewed (it renews
+            every third of it); past it, another runtime restarts or fails the task as its tool
+            declares.
     """
 
     max_body_size: int = 4 * 1024 * 1024
@@ -67,6 +72,9 @@ class Config:
     get_stream_lease: float = 60.0
     page_size: int = 100
     server_request_timeout: float = 300.0
+    task_ttl: float = 3600.0
+    task_poll_interval: float = 0.5
+    task_lease: float = 30.0
 
     def __post_init__(self) -> None:
         positive = {
@@ -85,6 +93,9 @@ class Config:
             "page_size": self.page_size,
             "get_stream_lease": self.get_stream_lease,
             "server_request_timeout": self.server_request_timeout,
+            "task_ttl": self.task_ttl,
+            "task_poll_interval": self.task_poll_interval,
+            "task_lease": self.task_lease,
         }
         for name, value in positive.items():
             # `not value > 0` also refuses NaN, which compares false with everything.

@@ -36,6 +36,13 @@ class Context(Protocol):
     def principal(self) -> Principal | None:
         """Who sent the request (its verified token's subject, scopes, claims); None with authorization off."""
 
+    @property
+    def task_id(self) -> str | None:
+        """The task this handler runs as (2026-07-28 tasks extension), if it runs as one."""
+
+    def start_task(self) -> Awaitable[None]:
+        """Become a task now (a tool declared ``task_start="manual"``); the client gets a ``CreateTaskResult``."""
+
     def log(self, level: str, data: Any, logger: str | None = None) -> Awaitable[None]:
         """Send ``notifications/message`` if ``level`` passes the client's filter."""
 

@@ -15,6 +15,7 @@ from ._jsonrpc import ErrorResponse, RequestId, Response
 
 if TYPE_CHECKING:  # the exchange module builds these outputs, so it is imported for typing only
     from ._exchange import Exchange
+    from ._tasks import TaskRun
 
 __all__ = [
     "Header",
@@ -28,6 +29,8 @@ __all__ = [
     "DeliverResponse",
     "CancelRequest",
     "SessionClosed",
+    "RunTask",
+    "CancelTask",
     "Output",
     "Call",
 ]
@@ -192,6 +195,25 @@ class SessionClosed:
     session_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class RunTask:
+    """Run ``call`` in the background as task ``run.task_id``, reporting to ``run``.
+
+    Keep the run's lease (``run.renew()`` every third of ``Config.task_lease``) while it
+    works, and stop it when renewing says the task no longer wants it.
+    """
+
+    call: Call
+    run: TaskRun
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTask:
+    """Task ``task_id`` was cancelled: stop its tool if it runs here (elsewhere, its next renewal stops it)."""
+
+    task_id: str
+
+
 Output = (
     SendResponse
     | StartStream
@@ -203,4 +225,6 @@ Output = (
     | DeliverResponse
     | CancelRequest
     | SessionClosed
+    | RunTask
+    | CancelTask
 )

@@ -32,6 +32,7 @@ from ._sse import format_event_id, frame_event
 from ._state import EXCHANGE_TRANSITIONS, ExchangeEvent, ExchangeState, transition
 from ._stateless_rules import CACHEABLE_METHODS, META_SERVER_INFO
 from ._store import AppendEvent, OpenStream, Plan, ReleaseRequest
+from ._tasks import TaskFactory, TaskRun
 from ._versions import has_priming
 
 __all__ = ["Exchange", "CHUNK_META_KEY", "JSON_HEADERS", "sse_headers", "error_response"]
@@ -110,6 +111,8 @@ class Exchange:
         self._outgoing = 0
         self._seq = 0
         self._since_disconnect = 0
+        # Set when a call of this exchange may become a task (a tool with task_start="manual").
+        self.tasks: TaskFactory | None = None
 
     @property
     def stream(self) -> str:
@@ -416,6 +419,24 @@ class Exchange:
         answer, so it gets a -32800 error that clients drop for a request they cancelled.
         """
         return (yield from self.respond(ErrorResponse(call.request_id, REQUEST_CANCELLED, "Request cancelled")))
+
+    def start_task(self, call: Call) -> Plan[tuple[list[Output], TaskRun]]:
+        """Turn ``call`` into a task now: store it, answer the request with its ``CreateTaskResult``.
+
+        The outputs answer the request; the handler goes on reporting to the returned run.
+
+        Raises:
+            LocalProtocolError: This call cannot become a task (its tool does not support
+                tasks, or the client did not declare the extension).
+        """
+        if self.tasks is None:
+            raise LocalProtocolError(
+                f"{call.name!r} cannot become a task: its tool does not support tasks or the client lacks the extension"
+            )
+        record, run = yield from self.tasks.create(call)
+        self.tasks = None
+        out = yield from self.respond(Response(call.request_id, record.created()))
+        return out, run
 
     def interrupted(self, request_id: RequestId) -> Plan[list[Output]]:
         """The store failed while request ``request_id`` ran (or answered): end it with an error.

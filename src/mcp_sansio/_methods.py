@@ -22,6 +22,7 @@ from ._results import completion_result, prompt_result, resource_result, tool_er
 from ._session import LOG_LEVELS, SessionRecord
 from ._stateless_rules import supported_versions
 from ._store import UpdateSession
+from ._task_record import TASKS_EXTENSION
 
 __all__ = ["SessionChange", "Planned", "plan_method", "server_capabilities"]
 
@@ -187,7 +188,10 @@ def _complete(request: Request, app: App) -> Planned:
 
 def _stateless_only(request: Request, app: App) -> Planned:
     if request.method == "server/discover":
-        result: dict[str, Any] = {"supportedVersions": supported_versions(), "capabilities": server_capabilities(app)}
+        capabilities = server_capabilities(app)
+        if any(tool.task_support != "forbidden" for tool in app.tools.values()):
+            capabilities["extensions"] = {TASKS_EXTENSION: {}}  # SEP-2663: not a capabilities.tasks slot
+        result: dict[str, Any] = {"supportedVersions": supported_versions(), "capabilities": capabilities}
         if app.instructions:
             result["instructions"] = app.instructions
         return result

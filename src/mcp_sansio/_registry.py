@@ -50,10 +50,15 @@ class ToolDef:
     check_arguments: Callable[[Any], str | None] = field(default=lambda v: None, compare=False, repr=False)
     convert: Callable[[Any], dict[str, Any]] = field(default=dict, compare=False, repr=False)
     scopes: tuple[str, ...] = ()
+    task_support: str = "forbidden"
+    task_start: str = "immediate"
+    on_lost: str = "fail"
 
     def describe(self) -> dict[str, Any]:
         """The entry of this tool in ``tools/list``."""
         out: dict[str, Any] = {"name": self.name, "inputSchema": self.input_schema}
+        if self.task_support != "forbidden":
+            out["execution"] = {"taskSupport": self.task_support}
         for key, value in (
             ("title", self.title),
             ("description", self.description),
@@ -181,12 +186,28 @@ class App:
         output_schema: JSONSchema | None = None,
         annotations: dict[str, Any] | None = None,
         scopes: Iterable[str] = (),
+        task_support: str = "forbidden",
+        task_start: str = "immediate",
+        on_lost: str = "fail",
     ) -> Callable[[F], F]:
         """Register an async function (or async generator, for streaming) as a tool.
 
         ``scopes``: OAuth scopes a caller's token must grant to call it (with authorization
         on; a token without them gets 403 ``insufficient_scope``).
+
+        Tasks (the ``io.modelcontextprotocol/tasks`` extension of 2026-07-28):
+        ``task_support`` is ``"forbidden"`` (always answered in the request), ``"optional"``
+        (a task when the client declares the extension) or ``"required"`` (-32021 for a client
+        that does not). ``task_start="immediate"`` creates the task before the tool runs;
+        ``"manual"`` lets the tool gather input in rounds first and become a task when it
+        calls ``ctx.start_task()`` (returning earlier answers in the request). ``on_lost`` says
+        what happens when the runtime running the task dies: ``"fail"`` or ``"restart"`` (run
+        the tool again from its arguments and the inputs gathered so far, on another runtime).
         """
+        if task_support not in ("forbidden", "optional", "required"):
+            raise ValueError(f"task_support must be forbidden, optional or required, not {task_support!r}")
+        if task_start not in ("immediate", "manual") or on_lost not in ("fail", "restart"):
+            raise ValueError("task_start is immediate or manual; on_lost is fail or restart")
 
         def register(fn: F) -> F:
             ctx = _context_param(fn)
@@ -207,6 +228,9 @@ class App:
                 compile_validator(schema),
                 functools.partial(tool_result, structured=output_schema is not None),
                 _scopes(scopes),
+                task_support,
+                task_start,
+                on_lost,
             )
             return fn
 

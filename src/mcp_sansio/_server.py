@@ -18,6 +18,7 @@ or reads a clock or random source it was not given.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from collections.abc import Callable
@@ -67,7 +68,7 @@ from ._peer import Peer
 from ._registry import App
 from ._session import STANDALONE_STREAM, SessionRecord
 from ._sse import format_event_id, frame_comment, frame_event, parse_event_id
-from ._stateless import stateless_post
+from ._stateless import resume_task, stateless_post
 from ._stateless_rules import is_stateless
 from ._store import (
     AppendEvent,
@@ -77,9 +78,11 @@ from ._store import (
     CountSessions,
     DeleteSession,
     ExpireSessions,
+    ExpireTasks,
     ListSessions,
     LoadSession,
     LogSlice,
+    LostTasks,
     OpenStream,
     Plan,
     ReadEvents,
@@ -87,6 +90,8 @@ from ._store import (
     SaveSession,
     UpdateSession,
 )
+from ._task_record import TaskRecord, TaskStatus
+from ._tasks import change_task, lost_task_fate
 from ._versions import HANDSHAKE_VERSIONS, has_batches, has_priming, negotiate
 
 __all__ = ["Server"]
@@ -142,6 +147,8 @@ class Server:
         self.new_stream_key = new_stream_key
         # Signs requestState (2026-07-28); servers behind one load balancer must share it.
         self.request_state = RequestState(state_key if state_key is not None else secrets.token_bytes(32))
+        # Who runs tasks here: a task's runner and lease name it (another instance has another).
+        self.instance = secrets.token_hex(8)
         self.listeners = Listeners()
 
     # -- authorization (with ``auth``) ---------------------------------------------
@@ -597,6 +604,30 @@ class Server:
                 outputs += yield from self._standalone(
                     record.id, Notification("notifications/resources/updated", {"uri": uri})
                 )
+        return outputs
+
+    def sweep_tasks(self) -> Plan[list[Output]]:
+        """Forget tasks past their TTL, and decide the fate of tasks whose runtime died.
+
+        A working task whose runner's lease ran out is restarted here (its tool declared
+        ``on_lost="restart"``: the outputs hold its :class:`RunTask`) or failed. Run it about
+        every half ``config.task_lease`` on each runtime that serves tasks.
+        """
+        now = self.clock()
+        yield ExpireTasks(now)
+        lost: list[TaskRecord] = yield LostTasks(now)
+        outputs: list[Output] = []
+        for record in lost:
+            tool = self.app.tools.get(record.tool)
+            restart = tool is not None and tool.on_lost == "restart"
+            fate = functools.partial(
+                lost_task_fate, restart=restart, runner=self.instance, config=self.config, now=now
+            )
+            after = yield from change_task(record.id, self.clock, fate)
+            if after is not None and after.status is TaskStatus.WORKING and after.runner == self.instance:
+                run = resume_task(self, after)
+                if run is not None:
+                    outputs.append(run)
         return outputs
 
     def expire(self) -> Plan[list[Output]]:

@@ -10,7 +10,7 @@ from ._access import refusal_for
 from ._auth import AuthRefusal, Principal, ResourceServer
 from ._config import Config
 from ._errors import INVALID_REQUEST, METHOD_NOT_FOUND, ProtocolError, RemoteProtocolError
-from ._events import Call, Output, RunHandler, SendResponse, StartStream
+from ._events import Call, CancelTask, Output, RunHandler, RunTask, SendResponse, StartStream
 from ._exchange import Exchange, error_response, sse_headers
 from ._http import HttpRequest
 from ._jsonrpc import ErrorResponse, Notification, Request, Response, parse_message
@@ -21,6 +21,8 @@ from ._peer import Peer
 from ._registry import App
 from ._stateless_rules import REMOVED_METHODS, StatelessMeta, check_param_headers, validate_request
 from ._store import Plan
+from ._task_record import TaskRecord
+from ._tasks import TASK_METHODS, TaskFactory, TaskRun, has_tasks_extension, task_method, tasks_required
 
 __all__ = ["stateless_post", "STATELESS_METHODS", "StatelessHost"]
 
@@ -35,6 +37,7 @@ class StatelessHost(Protocol):
     listeners: Listeners
     request_state: RequestState
     auth: ResourceServer | None
+    instance: str
 
 
 # Methods of 2026-07-28, and the capability (registry part) each needs.
@@ -49,6 +52,9 @@ STATELESS_METHODS: Final = {
     "resources/list": "resources",
     "resources/templates/list": "resources",
     "resources/read": "resources",
+    "tasks/get": "tasks",
+    "tasks/update": "tasks",
+    "tasks/cancel": "tasks",
 }
 _INPUT_METHODS: Final = frozenset({"tools/call", "prompts/get", "resources/read"})
 
@@ -76,6 +82,8 @@ def _offered(server: StatelessHost, method: str) -> bool:
         return False
     part = STATELESS_METHODS[method]
     app = server.app
+    if part == "tasks":  # the extension exists here only if some tool can become a task
+        return any(tool.task_support != "forbidden" for tool in app.tools.values())
     return part is None or bool(
         {"tools": app.tools, "prompts": app.prompts, "resources": app.resources or app.templates}[part]
     )
@@ -103,6 +111,17 @@ def _serve(
     )
     stream = server.new_stream_key()
     params = request.params or {}
+    owner = principal.key if principal is not None else None
+    if method in TASK_METHODS:
+        told = yield from task_method(request, meta.capabilities, owner, server.instance, server.config, server.clock)
+        outputs = yield from _exchange(server, peer, stream, request).respond(Response(request.id, told.result))
+        if told.cancel is not None:
+            outputs.append(CancelTask(told.cancel))
+        if told.resume is not None:
+            resumed = resume_task(server, told.resume)
+            if resumed is not None:
+                outputs.append(resumed)
+        return outputs
     if method == "subscriptions/listen":
         honored = honored_filter(params.get("notifications"), app)
         ack = server.listeners.open(request.id, stream, honored)
@@ -111,7 +130,32 @@ def _serve(
     assert not isinstance(planned, SessionChange)  # only handshake methods change sessions
     if isinstance(planned, Call):
         planned = _with_inputs(server, http, request, planned)
-    exchange = Exchange(
+    exchange = _exchange(server, peer, stream, request)
+    tool = app.tools.get(planned.name) if isinstance(planned, Call) and planned.kind == "tool" else None
+    if isinstance(planned, Call) and tool is not None and tool.task_support != "forbidden":
+        if not has_tasks_extension(meta.capabilities):
+            if tool.task_support == "required":
+                raise tasks_required(f"tool {tool.name!r}")
+        else:
+            given = params.get("arguments")
+            arguments: dict[str, Any] = given if isinstance(given, dict) else {}
+            factory = TaskFactory(server.config, server.clock, server.instance, owner, meta.capabilities, arguments)
+            if tool.task_start == "immediate":
+                record, run = yield from factory.create(planned)
+                outputs = yield from exchange.respond(Response(request.id, record.created()))
+                return [*outputs, RunTask(planned, run)]
+            exchange.tasks = factory
+    if isinstance(planned, Call):
+        started: list[Output] = []
+        if planned.streaming:
+            started += yield from exchange.start_stream()
+        return [*started, RunHandler(planned, exchange)]
+    answer = planned if isinstance(planned, ErrorResponse) else Response(request.id, planned)
+    return (yield from exchange.respond(answer))
+
+
+def _exchange(server: StatelessHost, peer: Peer, stream: str, request: Request) -> Exchange:
+    return Exchange(
         config=server.config,
         peer=peer,
         stream=stream,
@@ -119,15 +163,21 @@ def _serve(
         batch=False,
         now=server.clock,
         request_state=server.request_state,
-        cache=(app.cache_ttl_ms, app.cache_scope),
+        cache=(server.app.cache_ttl_ms, server.app.cache_scope),
     )
-    if isinstance(planned, Call):
-        outputs: list[Output] = []
-        if planned.streaming:
-            outputs += yield from exchange.start_stream()
-        return [*outputs, RunHandler(planned, exchange)]
-    answer = planned if isinstance(planned, ErrorResponse) else Response(request.id, planned)
-    return (yield from exchange.respond(answer))
+
+
+def resume_task(server: StatelessHost, record: TaskRecord) -> RunTask | None:
+    """The run that resumes (or restarts) ``record`` on this server, from its arguments and answers.
+
+    None if its tool is gone (a redeploy removed it) or its arguments no longer fit.
+    """
+    request = Request(record.id, "tools/call", {"name": record.tool, "arguments": record.arguments})
+    planned = plan_method(request, None, server.app, server.config)
+    if not isinstance(planned, Call):
+        return None
+    call = replace(planned, answers=dict(record.answers))
+    return RunTask(call, TaskRun(server.config, server.clock, record, server.instance))
 
 
 def _with_inputs(server: StatelessHost, http: HttpRequest, request: Request, call: Call) -> Call:

@@ -55,16 +55,22 @@ REMOVED_METHODS: Final = frozenset(
         "notifications/initialized",
         "notifications/roots/list_changed",
         "notifications/elicitation/complete",
-        "tasks/get",
         "tasks/list",
         "tasks/result",
-        "tasks/cancel",
     }
 )
 CACHEABLE_METHODS: Final = frozenset(
     {"server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"}
 )
-_NAME_HEADER_METHODS: Final = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_NAME_HEADER_METHODS: Final = {
+    "tools/call": "name",
+    "prompts/get": "name",
+    "resources/read": "uri",
+    # SEP-2663: the task methods route by task id.
+    "tasks/get": "taskId",
+    "tasks/update": "taskId",
+    "tasks/cancel": "taskId",
+}
 _BASE64_VALUE: Final = re.compile(r"=\?base64\?(.*)\?=", re.DOTALL)
 _PLAIN_VALUE: Final = re.compile(r"[\t\x20-\x7e]*")
 
@@ -174,6 +180,8 @@ def _check_routing(headers: Headers, body: dict[str, Any]) -> None:
         return
     params = body.get("params") or {}
     expected = params.get(field_name)
+    if field_name == "taskId" and not isinstance(expected, str):
+        return  # nothing to route by: dispatch answers (-32601 where tasks are not offered, else -32602)
     header_name = headers.get("mcp-name")
     if header_name is None:
         raise _mismatch(f"the Mcp-Name header is required for {method}")

@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from ._session import SessionRecord
 from ._state import SessionState
+from ._task_record import TaskRecord, TaskStatus
 
 __all__ = [
     "LoadSession",
@@ -36,6 +37,10 @@ __all__ = [
     "AppendEvent",
     "ReadEvents",
     "LogSlice",
+    "SaveTask",
+    "LoadTask",
+    "LostTasks",
+    "ExpireTasks",
     "StoreCommand",
     "Plan",
     "Store",
@@ -247,6 +252,44 @@ class LogSlice:
     final: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class SaveTask:
+    """Store a task record if the stored one is at ``expect`` (compare-and-set). Answer: whether it was stored.
+
+    ``expect`` None creates the task (and fails if the id exists); otherwise the stored
+    record's ``version`` must equal ``expect``. The record is kept until ``expires_at``.
+    """
+
+    record: TaskRecord
+    expect: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadTask:
+    """Answer: the task record, or None if unknown or past its ``expires_at``."""
+
+    task_id: str
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class LostTasks:
+    """Answer: up to ``limit`` records of working tasks whose runner's lease ended before ``now``."""
+
+    now: float
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireTasks:
+    """Forget every task past its ``expires_at``. Answer: None.
+
+    A store whose records expire by themselves (Redis key TTLs) may have nothing to do.
+    """
+
+    now: float
+
+
 StoreCommand = (
     LoadSession
     | SaveSession
@@ -262,6 +305,10 @@ StoreCommand = (
     | OpenStream
     | AppendEvent
     | ReadEvents
+    | SaveTask
+    | LoadTask
+    | LostTasks
+    | ExpireTasks
 )
 T = TypeVar("T")
 Plan = Generator[StoreCommand, Any, T]
@@ -300,6 +347,7 @@ class MemoryStore:
         self._logs: dict[str, dict[str, _Log]] = {}
         # Per session: the GET stream's holder (or None), its lease's end, and the cursor.
         self._standalone: dict[str, tuple[str | None, float, int]] = {}
+        self._tasks: dict[str, TaskRecord] = {}
         self._dispatch: dict[type, Callable[[Any], Any]] = {
             AppendEvent: self._append,
             ReadEvents: self._read,
@@ -315,6 +363,10 @@ class MemoryStore:
             ClaimStandalone: self._claim_standalone,
             ReleaseStandalone: self._release_standalone,
             OpenStream: self._open,
+            SaveTask: self._save_task,
+            LoadTask: self._load_task,
+            LostTasks: self._lost_tasks,
+            ExpireTasks: self._expire_tasks,
         }
 
     def execute(self, command: StoreCommand) -> Any:
@@ -416,6 +468,32 @@ class MemoryStore:
         events = tuple((seq, data) for seq, _, data in log.events if seq > command.after)
         return LogSlice(True, events, first, log.last_seq, log.final)
 
+    def _save_task(self, command: SaveTask) -> bool:
+        stored = self._tasks.get(command.record.id)
+        if (stored.version if stored is not None else None) != command.expect:
+            return False
+        self._tasks[command.record.id] = command.record
+        return True
+
+    def _load_task(self, command: LoadTask) -> TaskRecord | None:
+        record = self._tasks.get(command.task_id)
+        if record is not None and record.expires_at <= command.now:
+            del self._tasks[command.task_id]
+            return None
+        return record
+
+    def _lost_tasks(self, command: LostTasks) -> list[TaskRecord]:
+        lost = [
+            r
+            for r in self._tasks.values()
+            if r.status is TaskStatus.WORKING and r.lease_until < command.now and r.expires_at > command.now
+        ]
+        return lost[: command.limit]
+
+    def _expire_tasks(self, command: ExpireTasks) -> None:
+        for tid in [tid for tid, r in self._tasks.items() if r.expires_at <= command.now]:
+            del self._tasks[tid]
+
     def census(self) -> dict[str, int]:
         """How much the store holds: sessions, their event logs, in-flight requests, GET-stream records."""
         return {
@@ -423,6 +501,7 @@ class MemoryStore:
             "logs": sum(len(logs) for logs in self._logs.values()),
             "in_flight": sum(len(keys) for keys in self._in_flight.values()),
             "standalone": len(self._standalone),
+            "tasks": len(self._tasks),
         }
 
     def session_ids(self) -> list[str]:

@@ -11,8 +11,8 @@ from tests.runtime.apps import controlled_app, controls
 from tests.runtime.conftest import build_request, call_tool, running
 
 pytestmark = pytest.mark.anyio
-EMPTY_RUNTIME = {"readers": 0, "handlers": 0, "waiters": 0, "listeners": 0}
-EMPTY_STORE = {"sessions": 0, "logs": 0, "in_flight": 0, "standalone": 0}
+EMPTY_RUNTIME = {"readers": 0, "handlers": 0, "waiters": 0, "listeners": 0, "tasks": 0}
+EMPTY_STORE = {"sessions": 0, "logs": 0, "in_flight": 0, "standalone": 0, "tasks": 0}
 
 
 async def test_an_hour_of_abandoned_sessions_streams_and_requests_returns_to_baseline() -> None:

@@ -66,6 +66,15 @@ class KeyLayout:
         """HASH: stream key -> ``"<order> <last_seq> <final 0|1> <expires>"`` for each of the session's logs."""
         return f"{self.prefix}streams:{escape(session_id)}"
 
+    def task(self, task_id: str) -> str:
+        """HASH: one task, ``v`` (its version, for compare-and-set) and ``r`` (the record as JSON)."""
+        return f"{self.prefix}task:{escape(task_id)}"
+
+    @property
+    def task_leases(self) -> str:
+        """ZSET: the ids of working tasks, scored by when their runner's lease ends."""
+        return f"{self.prefix}tasks:lease"
+
     def log(self, session_id: str, stream: str) -> str:
         """STREAM: one stream's events, entry id ``<seq>-0``, fields ``d`` (data), ``t`` (time), ``f`` (final)."""
         return f"{self.prefix}log:{escape(session_id)}:{stream}"

@@ -26,6 +26,8 @@ __all__ = [
     "OPEN",
     "APPEND",
     "READ",
+    "SAVE_TASK",
+    "LOST_TASKS",
 ]
 
 _PRELUDE: Final = r"""
@@ -340,5 +342,46 @@ if ARGV[4] ~= '' then
   end
 end
 return {1, first, s, f and 1 or 0, events}
+""",
+)
+
+
+# Tasks. P task:<id> is a HASH: v=<version>, r=<the record as JSON>; P tasks:lease a ZSET of the
+# working tasks' ids by lease end.
+# ARGV: prefix, task id, expected version or '' (create), new version, record JSON, ttl ms,
+# lease end or '' (not working). Reply: 1 if stored, 0 if the stored version differs (or exists).
+SAVE_TASK: Final = _script(
+    "SaveTask",
+    r"""
+local key = P .. 'task:' .. esc(ARGV[2])
+local current = redis.call('HGET', key, 'v')
+if ARGV[3] == '' then
+  if current then return 0 end
+elseif current ~= ARGV[3] then
+  return 0
+end
+redis.call('HSET', key, 'v', ARGV[4], 'r', ARGV[5])
+redis.call('PEXPIRE', key, ARGV[6])
+if ARGV[7] ~= '' then
+  redis.call('ZADD', P .. 'tasks:lease', ARGV[7], ARGV[2])
+else
+  redis.call('ZREM', P .. 'tasks:lease', ARGV[2])
+end
+return 1
+""",
+)
+
+# ARGV: prefix, now, limit. Reply: the JSON of up to `limit` records whose lease ended before now
+# (ids whose record expired are dropped from the lease index on the way).
+LOST_TASKS: Final = _script(
+    "LostTasks",
+    r"""
+local out = {}
+local ids = redis.call('ZRANGEBYSCORE', P .. 'tasks:lease', '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do
+  local record = redis.call('HGET', P .. 'task:' .. esc(id), 'r')
+  if record then out[#out + 1] = record else redis.call('ZREM', P .. 'tasks:lease', id) end
+end
+return out
 """,
 )

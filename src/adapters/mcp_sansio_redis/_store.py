@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -14,20 +15,24 @@ from mcp_sansio import (
     CountSessions,
     DeleteSession,
     ExpireSessions,
+    ExpireTasks,
     ListSessions,
     LoadSession,
+    LoadTask,
     LogSlice,
+    LostTasks,
     OpenStream,
     ReadEvents,
     ReleaseRequest,
     ReleaseStandalone,
     SaveSession,
+    SaveTask,
     SessionRecord,
     StoreCommand,
     UpdateSession,
 )
 
-from . import _lua
+from . import _lua, _tasks
 from ._broker import RedisBroker
 from ._client import Arg, RedisClient
 from ._layout import KeyLayout, decode_record, dump_json, encode_record
@@ -94,6 +99,10 @@ class RedisStore:
             OpenStream: self._open,
             AppendEvent: self._append,
             ReadEvents: self._read,
+            SaveTask: functools.partial(_tasks.save_task, self),
+            LoadTask: functools.partial(_tasks.load_task, self),
+            LostTasks: functools.partial(_tasks.lost_tasks, self),
+            ExpireTasks: functools.partial(_tasks.expire_tasks, self),
         }
 
     @classmethod
@@ -263,6 +272,10 @@ class RedisStore:
             raise RedisStoreError(f"Redis at {self.url} gave ReadEvents an unexpected answer: {reply!r}") from exc
 
     # -- TTLs ----------------------------------------------------------------------
+
+    def ttl_ms(self, seconds: float) -> int:
+        """A key's TTL in milliseconds for data kept ``seconds``: plus the grace, at most ``max_ttl``."""
+        return self._ttl_ms(seconds)
 
     def _ttl_ms(self, seconds: float) -> int:
         ttl = min(seconds + self._grace, self._max_ttl) if seconds == seconds else self._max_ttl

@@ -6,7 +6,18 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from mcp_sansio import Call, ClientError, ErrorResponse, Exchange, InputRequest, Output, Plan, Principal, RequestId
+from mcp_sansio import (
+    Call,
+    ClientError,
+    ErrorResponse,
+    Exchange,
+    InputRequest,
+    Output,
+    Plan,
+    Principal,
+    RequestId,
+    TaskRun,
+)
 
 if TYPE_CHECKING:
     from ._runtime import Runtime
@@ -22,8 +33,37 @@ class HandlerContext:
     the call's :class:`~mcp_sansio.Exchange`); the runtime only carries out the result.
     """
 
-    def __init__(self, runtime: Runtime, call: Call, exchange: Exchange, sink: Sink) -> None:
+    def __init__(self, runtime: Runtime, call: Call, exchange: Exchange | TaskRun, sink: Sink) -> None:
         self._runtime, self._call, self._exchange, self._sink = runtime, call, exchange, sink
+        # The handler's cancel scope (set by the runtime), so a task it becomes can be cancelled.
+        self.scope: anyio.CancelScope | None = None
+
+    @property
+    def reporter(self) -> Exchange | TaskRun:
+        """What the handler's doings are reported to: its request's exchange, or the task it became."""
+        return self._exchange
+
+    @property
+    def task_id(self) -> str | None:
+        """The task this handler runs as, if it runs as one."""
+        return self._exchange.task_id if isinstance(self._exchange, TaskRun) else None
+
+    async def start_task(self) -> None:
+        """Become a task now (tools declared ``task_start="manual"``): the client gets its ``CreateTaskResult``.
+
+        From here on the handler runs in the background; what it returns becomes the
+        task's result. Inside a task already (a resumed or restarted run), it does nothing.
+
+        Raises:
+            LocalProtocolError: The tool does not support tasks, or the client lacks the extension.
+        """
+        if isinstance(self._exchange, TaskRun):
+            return
+        outputs, run = await self._runtime.run(self._exchange.start_task(self._call))
+        await self._runtime.carry_out(outputs, self._sink)
+        self._exchange = run
+        if self.scope is not None:
+            self._runtime.tasks.adopt(run, self.scope)
 
     @property
     def request_id(self) -> RequestId:

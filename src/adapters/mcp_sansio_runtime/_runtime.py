@@ -22,6 +22,7 @@ from anyio.abc import TaskGroup
 from mcp_sansio import (
     Call,
     CancelRequest,
+    CancelTask,
     DeliverResponse,
     DisconnectStream,
     EndStream,
@@ -34,12 +35,14 @@ from mcp_sansio import (
     Principal,
     ResumeStream,
     RunHandler,
+    RunTask,
     SendEvent,
     SendResponse,
     Server,
     SessionClosed,
     StartStream,
     Store,
+    TaskRun,
     request_key,
 )
 
@@ -50,6 +53,7 @@ from ._hub import Hub, Reader
 from ._plans import AsyncStore, PlanRunner, StoreError
 from ._pump import StreamPump, cancels_on_disconnect, store_failure, until_disconnected
 from ._sink import Sink
+from ._tasks import TaskRunner
 from ._transport import Transport
 
 __all__ = ["Runtime"]
@@ -116,6 +120,7 @@ class Runtime:
         self._waiters: dict[tuple[str, str], _Waiter] = {}
         self._task_group: TaskGroup | None = None
         self.closing = False
+        self.tasks = TaskRunner(self)
 
     # -- life cycle ------------------------------------------------------------
 
@@ -130,6 +135,8 @@ class Runtime:
             self._task_group = task_group
             task_group.start_soon(self._expire_forever)
             task_group.start_soon(self.broker.run, self.receive)
+            if any(tool.task_support != "forbidden" for tool in self.server.app.tools.values()):
+                task_group.start_soon(self.tasks.sweep_forever)
             try:
                 yield self
             finally:
@@ -143,7 +150,7 @@ class Runtime:
         return len(self._running)
 
     def census(self) -> dict[str, int]:
-        """How much the runtime holds now: stream readers, running handlers, waiters, listen streams.
+        """How much the runtime holds now: stream readers, running handlers, waiters, listen streams, task runs.
 
         For health checks and leak tests: each returns to 0 once clients are gone.
         """
@@ -152,6 +159,7 @@ class Runtime:
             "handlers": len(self._running),
             "waiters": len(self._waiters),
             "listeners": len(self.server.listeners),
+            "tasks": self.tasks.running,
         }
 
     @property
@@ -315,6 +323,10 @@ class Runtime:
                 sink.headers, sink.priming, sink.close_after = output.headers, output.priming, output.close_after
                 sink.claim = output.claim
                 sink.ready.set()
+            elif isinstance(output, RunTask):
+                self.tasks.start(output)
+            elif isinstance(output, CancelTask):
+                self.tasks.cancel(output.task_id)  # elsewhere, the run's next lease renewal stops it
             elif isinstance(output, (DeliverResponse, CancelRequest, SessionClosed)):
                 applied = self._apply(output)
                 # The waiter or the handler may be in another process; a session ends everywhere.
@@ -383,10 +395,17 @@ class Runtime:
     async def _run_handler(self, call: Call, exchange: Exchange, sink: Sink) -> None:
         key = (exchange.session_id or exchange.stream, request_key(call.request_id))
         outputs: list[Output] = []
+        context = HandlerContext(self, call, exchange, sink) if call.context_param is not None else None
         try:
             with anyio.CancelScope() as scope:
                 self._running[key] = (scope, exchange)
-                outputs = await self._invoke(call, exchange, sink)
+                if context is not None:
+                    context.scope = scope
+                outputs = await self.invoke(call, exchange, sink, context)
+            reporter = context.reporter if context is not None else exchange
+            if isinstance(reporter, TaskRun):  # it became a task: its run reported everything
+                self.tasks.release(reporter)
+                return
             if scope.cancelled_caught:
                 outputs = await self.run(exchange.cancelled(call))
             await self.carry_out(outputs, sink)
@@ -401,7 +420,8 @@ class Runtime:
                 sink.ready.set()
             elif sink.reader is not None:  # end the stream; the client resumes once the store is back
                 sink.reader.disconnect(self.server.stream_interrupted(reason))
-            self.start_soon(self._record_interruption, call, exchange, sink)
+            if context is None or not isinstance(context.reporter, TaskRun):
+                self.start_soon(self._record_interruption, call, exchange, sink)
         finally:
             self._running.pop(key, None)
 
@@ -420,23 +440,31 @@ class Runtime:
             await anyio.sleep(delay)
             delay = min(delay * 2, 2.0)
 
-    async def _invoke(self, call: Call, exchange: Exchange, sink: Sink) -> list[Output]:
+    async def invoke(
+        self, call: Call, exchange: Exchange | TaskRun, sink: Sink, context: HandlerContext | None = None
+    ) -> list[Output]:
+        """Run ``call``'s handler, reporting what it does to ``exchange`` (or to the task it becomes)."""
         kwargs = dict(call.kwargs)
         if call.context_param is not None:
-            kwargs[call.context_param] = HandlerContext(self, call, exchange, sink)
+            context = context or HandlerContext(self, call, exchange, sink)
+            kwargs[call.context_param] = context
+
+        def reporter() -> Exchange | TaskRun:  # the handler may turn into a task halfway (ctx.start_task)
+            return context.reporter if context is not None else exchange
+
         try:
             if call.streaming:
                 async with aclosing(call.fn(**kwargs)) as chunks:
                     async for chunk in chunks:
-                        await self.carry_out(await self.run(exchange.chunk(call, chunk)), sink)
-                return await self.run(exchange.complete(call, None))
+                        await self.carry_out(await self.run(reporter().chunk(call, chunk)), sink)
+                return await self.run(reporter().complete(call, None))
             value = call.fn(**kwargs)
             if inspect.isawaitable(value):
                 value = await value
-            return await self.run(exchange.complete(call, value))
+            return await self.run(reporter().complete(call, value))
         except (Exception, InputRequired) as exc:
-            if exchange.is_open(call.request_id):
-                return await self.run(exchange.fail(call, exc))
+            if reporter().is_open(call.request_id):
+                return await self.run(reporter().fail(call, exc))
             raise
 
     async def wait_response(self, session_id: str, outgoing: str, outputs: list[Output], sink: Sink) -> Any:

@@ -132,6 +132,20 @@ class StepContext:
         """Whether the client declared capability ``name``."""
         return self._exchange.peer.has_capability(name)
 
+    @property
+    def task_id(self) -> str | None:
+        """The machine runs no tasks: its clients do not declare the tasks extension."""
+        return None
+
+    def start_task(self) -> Awaitable[None]:
+        """Become a task: refused as a server refuses it, since the machine's clients lack the extension."""
+
+        def plan() -> Plan[list[Output]]:
+            outputs, _ = yield from self._exchange.start_task(self._call)  # LocalProtocolError without it
+            return outputs
+
+        return _Step("emit", plan, "starts a task")
+
     def log(self, level: str, data: Any, logger: str | None = None) -> Awaitable[None]:
         """Send ``notifications/message`` if the client's level lets it through."""
         return _Step("emit", lambda: self._exchange.log(self._call.request_id, level, data, logger), f"logs {level}")
