@@ -44,6 +44,7 @@ class Config:
         server_request_timeout: Seconds a handler waits for the client's answer to a
             server-to-client request (elicitation, sampling, roots) before giving up; the
             client then gets ``notifications/cancelled`` for it.
+        max_json_depth: The deepest nesting of arrays and objects a body may have (-32700 beyond).
         task_ttl: Seconds a task is kept after its creation (its ``ttlMs``).
         task_poll_interval: Seconds clients are told to wait between polls (``pollIntervalMs``).
         task_lease: Seconds a runtime's claim on a running task lasts unless renewed (it renews
@@ -72,6 +73,7 @@ class Config:
     get_stream_lease: float = 60.0
     page_size: int = 100
     server_request_timeout: float = 300.0
+    max_json_depth: int = 64
     task_ttl: float = 3600.0
     task_poll_interval: float = 0.5
     task_lease: float = 30.0
@@ -93,6 +95,7 @@ class Config:
             "page_size": self.page_size,
             "get_stream_lease": self.get_stream_lease,
             "server_request_timeout": self.server_request_timeout,
+            "max_json_depth": self.max_json_depth,
             "task_ttl": self.task_ttl,
             "task_poll_interval": self.task_poll_interval,
             "task_lease": self.task_lease,

@@ -86,7 +86,7 @@ class HttpRequest:
     """The head of an HTTP request, as an adapter hands it to the core.
 
     Attributes:
-        method: The HTTP method, upper case.
+        method: The HTTP method, as sent (methods are case-sensitive: ``post`` is not ``POST``).
         target: The request target (path and query).
         headers: The request headers.
     """
@@ -100,7 +100,7 @@ class HttpRequest:
         cls, method: str | bytes, target: str | bytes, headers: Iterable[tuple[str | bytes, str | bytes]]
     ) -> HttpRequest:
         """Build a request from raw (possibly bytes) parts, as h11 or ASGI give them."""
-        return cls(_text(method).upper(), _text(target), Headers(headers))
+        return cls(_text(method), _text(target), Headers(headers))
 
 
 def _media_ranges(accept: str) -> list[tuple[str, float]]:

@@ -115,15 +115,39 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
-def loads(body: bytes) -> Any:
-    """Decode a body as JSON; -32700 (as RemoteProtocolError) if it is not."""
+DEFAULT_MAX_DEPTH = 64
+
+
+def loads(body: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """Decode a body as JSON; -32700 (as RemoteProtocolError) if it is not, or nests past ``max_depth``.
+
+    The depth limit keeps every later walk of the value (validation, encoding an answer)
+    far from Python's recursion limit.
+    """
     try:
         # Decode strictly first: json.loads(bytes) would guess UTF-16/32 and let surrogates through.
-        return _DECODER.decode(body.decode("utf-8-sig"))
+        value = _DECODER.decode(body.decode("utf-8-sig"))
     except RecursionError:
         raise RemoteProtocolError("Parse error: JSON nested too deeply", code=PARSE_ERROR) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise RemoteProtocolError(f"Parse error: {exc}", code=PARSE_ERROR) from None
+    if isinstance(value, (dict, list)) and _depth_exceeds(value, max_depth):
+        raise RemoteProtocolError(
+            f"Parse error: JSON nested too deeply (more than {max_depth} levels)", code=PARSE_ERROR
+        )
+    return value
+
+
+def _depth_exceeds(value: dict[str, Any] | list[Any], limit: int) -> bool:
+    # Iterative, so the check itself cannot overflow the stack.
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _invalid(message: str) -> RemoteProtocolError:
@@ -133,6 +157,7 @@ def _invalid(message: str) -> RemoteProtocolError:
 def _check_id(value: Any) -> RequestId:
     # bool is an int subclass in Python; JSON true/false is never a valid id.
     if isinstance(value, bool) or not isinstance(value, (int, str)):
+        # Safe to encode: loads() bounds the nesting far below the recursion limit.
         raise _invalid(f"id must be a string or an integer, got {json.dumps(value)[:40]}")
     return value
 

@@ -329,7 +329,7 @@ class Server:
     def _post(self, request: HttpRequest, body: bytes, principal: Principal | None) -> Plan[list[Output]]:
         if len(body) > self.config.max_body_size:
             raise self._too_large()
-        value = loads(body)
+        value = loads(body, self.config.max_json_depth)
         if is_stateless(request.headers, value):
             return (yield from stateless_post(self, request, value, principal))
         session_id = request.headers.only("mcp-session-id")

@@ -6,6 +6,7 @@ import pytest
 
 from mcp_sansio import INVALID_REQUEST, Config, Headers, HttpRequest, RemoteProtocolError
 from mcp_sansio._http import ALLOWED_METHODS, accepts, check_origin_and_host
+from tests.conftest import Harness
 
 # --- Headers ------------------------------------------------------------------------------
 
@@ -76,7 +77,7 @@ def test_headers_lookup_is_case_insensitive() -> None:
 
 
 def test_http_request_build_from_bytes() -> None:
-    req = HttpRequest.build(b"post", b"/mcp?x=1", [(b"Host", b"localhost")])
+    req = HttpRequest.build(b"POST", b"/mcp?x=1", [(b"Host", b"localhost")])
     assert req.method == "POST"
     assert req.target == "/mcp?x=1"
     assert list(req.headers) == [("host", "localhost")]
@@ -84,7 +85,7 @@ def test_http_request_build_from_bytes() -> None:
 
 def test_http_request_build_from_str() -> None:
     req = HttpRequest.build("Delete", "/mcp", [])
-    assert req.method == "DELETE"
+    assert req.method == "Delete"  # methods are case-sensitive (RFC 9110 9.1): this one is not DELETE
     assert req.target == "/mcp"
     assert len(req.headers) == 0
 
@@ -309,3 +310,22 @@ def test_malformed_host_is_a_bad_request(host: str) -> None:
 def test_repeated_or_listed_host_is_refused(hosts: tuple[str, ...]) -> None:
     err = refused(DEFAULT, *(("host", h) for h in hosts))
     assert err.error_status_hint in (400, 421)
+
+
+def test_a_method_in_another_case_is_not_allowed(harness: Harness) -> None:
+    out = harness.request("post", {"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert out[0].status == 405
+
+
+def test_json_nested_past_the_configured_depth_is_a_parse_error() -> None:
+    from mcp_sansio import Config
+    from tests.apps import demo_app
+    from tests.conftest import body_of, make_harness
+
+    harness = make_harness(demo_app(), Config(max_json_depth=8))
+    info = {"name": "t", "version": "1"}
+    params = {"protocolVersion": "2025-11-25", "capabilities": {"x": [[[[1]]]]}, "clientInfo": info}  # 7 levels
+    assert "result" in body_of(harness.post({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}))
+    deep = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":' + b"[" * 8 + b"]" * 8 + b"}}"
+    error = body_of(harness.post(None, raw=deep))["error"]
+    assert error == {"code": -32700, "message": "Parse error: JSON nested too deeply (more than 8 levels)"}

@@ -57,6 +57,7 @@ class H11Connection:
         self._data = anyio.Event()  # set by the reader whenever bytes (or EOF) arrive
         self._room: anyio.Event | None = None  # set when the reader may read again
         self._on_eof: list[Callable[[], None]] = []
+        self._head_request = False  # a HEAD request's response carries no body (RFC 9110 9.3.2)
 
     async def run(self) -> None:
         """Serve requests until the client or a protocol error closes the connection."""
@@ -101,11 +102,17 @@ class H11Connection:
         """Serve one request; True if the connection can carry another."""
         try:
             first = self._timeouts.idle if self._conn.their_state is h11.IDLE else self._timeouts.header
-            event = await self._next_event(anyio.current_time() + first)
+            event = await self._next_event(anyio.current_time() + first, head=True)
             if isinstance(event, h11.ConnectionClosed):
                 return False
             assert isinstance(event, h11.Request)
-            request = HttpRequest.build(event.method, event.target, event.headers)
+            self._head_request = event.method == b"HEAD"
+            names = {name for name, _ in event.headers}
+            if b"content-length" in names and b"transfer-encoding" in names:
+                # RFC 9112 6.1: framing both ways is how requests are smuggled past proxies.
+                await self._refuse(400, "Bad Request: both Content-Length and Transfer-Encoding")
+                return False
+            request = HttpRequest.build(event.method, _origin_form(event.target), event.headers)
             async with aclosing(self._body()) as body:
                 reusable = await self._runtime.serve(request, body, self)
             return reusable and self._finish()
@@ -121,6 +128,13 @@ class H11Connection:
         # Reusable only if both sides completed the exchange cleanly.
         return self._conn.our_state is h11.DONE and self._conn.their_state is h11.DONE
 
+    def _unread_body(self) -> bool:
+        """Whether the request still has body bytes coming (answered before its body was read)."""
+        if self._conn.their_state is not h11.SEND_BODY:
+            return False
+        # A request without a body (a refused GET or HEAD) ends at once: take that end now.
+        return not isinstance(self._conn.next_event(), h11.EndOfMessage)
+
     async def _refuse(self, status: int, reason: str) -> None:
         # h11 lets a server answer a broken request from IDLE too (it never parsed one).
         if self._conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
@@ -128,17 +142,22 @@ class H11Connection:
         with suppress(ClientGone, h11.LocalProtocolError):
             await self.send_response(SendResponse(status, (("connection", "close"),), f"{reason}\n".encode()))
 
-    async def _next_event(self, deadline: float) -> h11.Event | type[h11.PAUSED]:
+    async def _next_event(self, deadline: float, *, head: bool = False) -> h11.Event | type[h11.PAUSED]:
         """The next h11 event; reads (until ``deadline``) only when none is buffered.
 
         A request usually arrives whole in one read, so the common path enters no
-        cancel scope at all.
+        cancel scope at all. Waiting for a ``head``, the header deadline starts at the
+        first byte of it (h11 reports no state change until the head is complete).
         """
+        started = False
         while True:
             self._data = anyio.Event()  # before looking, so a wake-up between the two is not lost
             event = self._conn.next_event()
             if event is not h11.NEED_DATA:
                 return event  # type: ignore[return-value]  # h11 types NEED_DATA and PAUSED as classes
+            if head and not started and self._conn.trailing_data[0]:
+                started = True
+                deadline = min(deadline, anyio.current_time() + self._timeouts.header)
             if self._room is not None:
                 self._room.set()
             with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
@@ -170,12 +189,12 @@ class H11Connection:
     async def send_response(self, response: SendResponse) -> None:
         """Send a complete response."""
         headers = [*response.headers, ("content-length", str(len(response.body)))]
-        if self._conn.their_state is h11.SEND_BODY and all(name != "connection" for name, _ in response.headers):
+        if all(name != "connection" for name, _ in response.headers) and self._unread_body():
             # An answer before the body was read (a refused head, 413): the unread rest makes the
             # connection unusable, so say it closes, or the client would send its next request into it.
             headers.append(("connection", "close"))
         events: list[h11.Event] = [h11.Response(status_code=response.status, headers=headers)]
-        if response.body:
+        if response.body and not self._head_request:
             events.append(h11.Data(data=response.body))
         events.append(h11.EndOfMessage())
         await self._send(*events)
@@ -199,3 +218,15 @@ class H11Connection:
             return lambda: None
         self._on_eof.append(callback)
         return lambda: self._on_eof.remove(callback) if callback in self._on_eof else None
+
+
+def _origin_form(target: bytes) -> bytes:
+    """The path and query of a target in absolute form (``http://host/path``), which servers MUST accept."""
+    if not target.startswith((b"http://", b"https://")):
+        return target
+    rest = target.split(b"://", 1)[1]
+    slash = rest.find(b"/")
+    query = rest.find(b"?")
+    if slash == -1 or (query != -1 and query < slash):
+        return b"/" + rest[query:] if query != -1 else b"/"
+    return rest[slash:]
