@@ -329,3 +329,11 @@ def test_json_nested_past_the_configured_depth_is_a_parse_error() -> None:
     deep = b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":' + b"[" * 8 + b"]" * 8 + b"}}"
     error = body_of(harness.post(None, raw=deep))["error"]
     assert error == {"code": -32700, "message": "Parse error: JSON nested too deeply (more than 8 levels)"}
+
+
+def test_wide_but_shallow_json_is_not_too_deep() -> None:
+    from mcp_sansio._jsonrpc import loads
+
+    wide = b'{"a":[' + b",".join([b'{"b":[1]}'] * 200) + b"]}"
+    assert len(loads(wide, 4)["a"]) == 200  # 400 brackets, 4 levels: walked, and allowed
+    assert loads(b'{"s":"' + b"[" * 100 + b'"}', 2) == {"s": "[" * 100}  # brackets in strings do not nest
