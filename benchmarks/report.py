@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Result", "table_rows", "text_table", "markdown_table", "LEGEND"]
+__all__ = ["Result", "Baseline", "columns", "table_rows", "text_table", "markdown_table", "LEGEND"]
 
 COLUMNS = ("Workload", "Server", "Result", "p50 ms", "p99 ms", "Peak RSS", "vs SDK", "p99 / SDK", "Notes")
 LEGEND = (
@@ -30,6 +30,7 @@ class Result:
         peak_rss: Peak resident memory of the server process, in bytes.
         note: Anything a reader needs to interpret the row.
         skipped: Why the row was not measured (it then has no value).
+        decimals: Digits shown after the point (``round trips/request`` needs two).
     """
 
     workload: str
@@ -42,16 +43,26 @@ class Result:
     peak_rss: int | None = None
     note: str = ""
     skipped: str | None = None
+    decimals: int = 0
 
 
-def _value(result: Result) -> str:
+Baseline = str | Callable[[Result], str]  # the baseline's server name, or how to find it for a row
+
+
+def columns(versus: str = "SDK") -> tuple[str, ...]:
+    """The column titles; ``versus`` names what the ratio columns compare with."""
+    return (*COLUMNS[:6], f"vs {versus}", f"p99 / {versus}", COLUMNS[8])
+
+
+def value_text(result: Result) -> str:
+    """The Result cell: the value with its unit, or ``skipped``."""
     if result.value is None:
         return "skipped"
     if result.unit.startswith("B"):
         if result.value >= 1 << 20:
             return f"{result.value / (1 << 20):,.1f} MiB{result.unit[1:]}"
         return f"{result.value:,.0f} {result.unit}"
-    return f"{result.value:,.0f} {result.unit}"
+    return f"{result.value:,.{result.decimals}f} {result.unit}"
 
 
 def _ms(value: float | None) -> str:
@@ -62,9 +73,10 @@ def _mib(value: int | None) -> str:
     return "—" if value is None else f"{value / (1 << 20):.1f} MiB"
 
 
-def _baseline(results: Sequence[Result], row: Result, baseline: str) -> Result | None:
+def _baseline(results: Sequence[Result], row: Result, baseline: Baseline) -> Result | None:
+    server = baseline if isinstance(baseline, str) else baseline(row)
     for other in results:
-        if other.workload == row.workload and other.server == baseline and other.value is not None:
+        if other.workload == row.workload and other.server == server and other.value is not None:
             return other
     return None
 
@@ -79,7 +91,7 @@ def _ratios(row: Result, base: Result | None) -> tuple[str, str]:
     return f"{better:.2f}x", p99
 
 
-def table_rows(results: Sequence[Result], baseline: str) -> list[tuple[str, ...]]:
+def table_rows(results: Sequence[Result], baseline: Baseline) -> list[tuple[str, ...]]:
     """The table's cells, one tuple per result, with ratios against ``baseline`` on the same workload."""
     rows: list[tuple[str, ...]] = []
     for row in results:
@@ -89,7 +101,7 @@ def table_rows(results: Sequence[Result], baseline: str) -> list[tuple[str, ...]
             (
                 row.workload,
                 row.server,
-                _value(row),
+                value_text(row),
                 _ms(row.p50_ms),
                 _ms(row.p99_ms),
                 _mib(row.peak_rss),
@@ -101,19 +113,19 @@ def table_rows(results: Sequence[Result], baseline: str) -> list[tuple[str, ...]
     return rows
 
 
-def text_table(results: Sequence[Result], baseline: str) -> str:
+def text_table(results: Sequence[Result], baseline: Baseline, versus: str = "SDK") -> str:
     """An aligned plain-text table."""
-    rows = [COLUMNS, *table_rows(results, baseline)]
+    rows = [columns(versus), *table_rows(results, baseline)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
-def markdown_table(results: Sequence[Result], baseline: str) -> str:
+def markdown_table(results: Sequence[Result], baseline: Baseline, versus: str = "SDK") -> str:
     """A GitHub-flavoured Markdown table."""
     numeric = {2, 3, 4, 5, 6, 7}
-    head = "| " + " | ".join(COLUMNS) + " |"
+    head = "| " + " | ".join(columns(versus)) + " |"
     rule = "|" + "|".join("---:" if i in numeric else "---" for i in range(len(COLUMNS))) + "|"
     body = ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in table_rows(results, baseline)]
     return "\n".join([head, rule, *body])

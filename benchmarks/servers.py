@@ -81,11 +81,36 @@ def _asgi(server: str) -> Callable[[int, Mode], list[str]]:
 
     def command(port: int, mode: Mode) -> list[str]:
         if server == "uvicorn":
-            return [sys.executable, "-m", "uvicorn", "benchmarks.app:asgi", "--host", HOST, "--port", str(port),
-                    "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
+            return [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "benchmarks.app:asgi",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ]
         # --workers 0 serves in this process, so its memory is the one measured (not a parent's).
-        return [sys.executable, "-m", "hypercorn", "benchmarks.app:asgi", "--bind", f"{HOST}:{port}",
-                "--workers", "0", "--log-level", "warning"]
+        return [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "benchmarks.app:asgi",
+            "--bind",
+            f"{HOST}:{port}",
+            "--workers",
+            "0",
+            "--log-level",
+            "warning",
+        ]
 
     return command
 

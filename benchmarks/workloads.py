@@ -53,10 +53,30 @@ class Settings:
     core_seconds: float
     step_timeout: float  # bound on each client-driven step
     machine_examples: int = 300  # hypothesis examples of the testing kit's state machine
+    redis_requests: int = 1_000  # tools/call requests whose Redis round trips are counted
+    redis_connections: int = 30  # wrk connections of the round-robin rows, split among the instances
+    redis_instances: tuple[int, ...] = (1, 2, 3)  # instance counts of the round-robin rows
 
 
 FULL = Settings(3, 5, 2, (1, 32), 10_000, 10_000, 1_000, 200, 200_000, 500_000, 10_000, 10.0, 600.0)
-SMOKE = Settings(1, 1, 0, (1, 32), 200, 50, 20, 10, 2_000, 5_000, 200, 1.0, 60.0, machine_examples=10)
+SMOKE = Settings(
+    1,
+    1,
+    0,
+    (1, 32),
+    200,
+    50,
+    20,
+    10,
+    2_000,
+    5_000,
+    200,
+    1.0,
+    60.0,
+    machine_examples=10,
+    redis_requests=20,
+    redis_connections=6,
+)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-__all__ = ["WRK_INSTALL", "WrkError", "WrkResult", "require_wrk", "run_wrk"]
+__all__ = ["WRK_INSTALL", "Target", "WrkError", "WrkResult", "require_wrk", "run_wrk"]
 
 SCRIPT = Path(__file__).with_name("tools_call.lua")
 WRK_INSTALL = "apt-get update && apt-get install -y wrk   (Debian/Ubuntu package 'wrk')"
@@ -29,11 +32,20 @@ class WrkResult:
     seconds: float
     p50_ms: float
     p99_ms: float
+    per_thread: tuple[int, ...] = ()  # answers each wrk thread got (one thread per target with ``spread``)
 
     @property
     def rate(self) -> float:
         """Completed requests per second."""
         return self.requests / self.seconds
+
+
+@dataclass(frozen=True)
+class Target:
+    """One server of several that one wrk run spreads over: a thread of its own, with its own sessions."""
+
+    url: str
+    sessions: Sequence[str]
 
 
 def require_wrk() -> str:
@@ -59,16 +71,36 @@ def run_wrk(
     version: str,
     tool: str,
     answer: Literal["json", "sse"],
-    sessions: list[str],
+    sessions: Sequence[str],
+    spread: Sequence[Target] = (),
 ) -> WrkResult:
     """Run tools/call against ``url`` for ``seconds`` with ``connections`` connections on one thread.
+
+    With ``spread``, one thread per target instead, each with ``connections // len(spread)``
+    connections to its target's address and its target's sessions (``url`` and ``sessions``
+    are then unused); the latency figures cover every thread.
 
     Raises:
         WrkError: wrk failed, a connection failed, or any response was not the expected answer.
     """
+    env = dict(os.environ)
+    env.pop("MCP_BENCH_TARGETS", None)
+    threads = 1
+    if spread:
+        if connections % len(spread):
+            raise ValueError(f"{connections} connections do not divide among {len(spread)} targets")
+        threads = len(spread)
+        env["MCP_BENCH_TARGETS"] = " ".join(urlsplit(t.url).netloc for t in spread)
+        url = spread[0].url
+        groups = [",".join(t.sessions) for t in spread]
+        if any(not group for group in groups) and any(groups):
+            raise ValueError("either every target has sessions or none has")
+        session_arg = ";".join(groups) if any(groups) else ""
+    else:
+        session_arg = ",".join(sessions)
     command = [
         require_wrk(),
-        "-t1",
+        f"-t{threads}",
         f"-c{connections}",
         f"-d{seconds}s",
         f"--timeout={_REQUEST_TIMEOUT}",
@@ -80,10 +112,10 @@ def run_wrk(
         version,
         tool,
         answer,
-        ",".join(sessions),
+        session_arg,
     ]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + _GRACE, check=False)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + _GRACE, check=False, env=env)
     except subprocess.TimeoutExpired as exc:  # subprocess.run has killed it
         raise WrkError(f"wrk did not finish within {seconds + _GRACE:g}s") from exc
     lines = done.stdout.splitlines()
@@ -95,4 +127,10 @@ def run_wrk(
     failures = {k: data[k] for k in ("bad", "connect", "read", "write", "status", "timeout") if data[k]}
     if failures or not data["requests"]:
         raise WrkError(f"wrk saw failures {failures or 'no requests at all'}; first wrong response: {sample!r}")
-    return WrkResult(data["requests"], data["duration_us"] / 1e6, data["p50_us"] / 1e3, data["p99_us"] / 1e3)
+    return WrkResult(
+        data["requests"],
+        data["duration_us"] / 1e6,
+        data["p50_us"] / 1e3,
+        data["p99_us"] / 1e3,
+        tuple(data.get("per_thread", ())),
+    )
