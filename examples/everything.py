@@ -456,7 +456,8 @@ async def test_input_required_result_prompt(ctx: Context) -> str:
 
 
 # -- tasks (the io.modelcontextprotocol/tasks extension of 2026-07-28) -------------------------------
-# The fixtures the conformance suite's tasks-* scenarios name.
+# The fixtures the conformance suite's tasks-* scenarios name. 2025-11-25 sessions run the same tools
+# as (experimental) tasks when a tools/call carries params.task.
 
 
 @app.tool()

@@ -38,6 +38,7 @@ from ._events import (
     SendResponse,
     SessionClosed,
     StartStream,
+    WaitTask,
 )
 from ._exchange import CHUNK_META_KEY, Exchange
 from ._http import Headers, HttpRequest
@@ -48,6 +49,7 @@ from ._registry import App
 from ._results import ClientError, ToolError, audio, embedded_resource, image, text
 from ._server import Server
 from ._session import LOG_LEVELS, SessionRecord
+from ._session_tasks import TaskWaitStep
 from ._sse import frame_comment
 from ._state import ExchangeState, SessionState
 from ._store import (
@@ -60,6 +62,7 @@ from ._store import (
     ExpireSessions,
     ExpireTasks,
     ListSessions,
+    ListTasks,
     LoadSession,
     LoadTask,
     LogSlice,
@@ -74,10 +77,11 @@ from ._store import (
     SaveTask,
     Store,
     StoreCommand,
+    TaskPage,
     UpdateSession,
     run_plan,
 )
-from ._task_record import TASKS_EXTENSION, TaskRecord, TaskStatus
+from ._task_record import RELATED_TASK, TASKS_EXTENSION, TaskRecord, TaskStatus
 from ._tasks import TaskRun
 from ._versions import HANDSHAKE_VERSIONS, LATEST_HANDSHAKE_VERSION, STATELESS_VERSIONS
 
@@ -96,6 +100,11 @@ __all__ = [
     "LoadTask",
     "LostTasks",
     "ExpireTasks",
+    "ListTasks",
+    "TaskPage",
+    "WaitTask",
+    "TaskWaitStep",
+    "RELATED_TASK",
     "AuthRefusal",
     "Principal",
     "ResourceServer",

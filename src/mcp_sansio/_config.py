@@ -43,10 +43,15 @@ class Config:
         page_size: Items per page of list results.
         server_request_timeout: Seconds a handler waits for the client's answer to a
             server-to-client request (elicitation, sampling, roots) before giving up; the
-            client then gets ``notifications/cancelled`` for it.
+            client then gets ``notifications/cancelled`` for it. Also the longest a
+            2025-11-25 ``tasks/result`` waits for its task (then it answers -32603 and the
+            client asks again).
         max_json_depth: The deepest nesting of arrays and objects a body may have (-32700 beyond).
-        task_ttl: Seconds a task is kept after its creation (its ``ttlMs``).
-        task_poll_interval: Seconds clients are told to wait between polls (``pollIntervalMs``).
+        task_ttl: Seconds a task is kept after its creation (its ``ttlMs``); in 2025-11-25, the
+            longest ``ttl`` a client may ask for (and the default).
+        task_poll_interval: Seconds clients are told to wait between polls (``pollIntervalMs``,
+            ``pollInterval``); also how often a 2025-11-25 ``tasks/result`` looks at a task
+            that runs on another instance.
         task_lease: Seconds a runtime's claim on a running task lasts unless renewed (it renews
             every third of it); past it, another runtime restarts or fails the task as its tool
             declares.

@@ -31,6 +31,7 @@ __all__ = [
     "SessionClosed",
     "RunTask",
     "CancelTask",
+    "WaitTask",
     "Output",
     "Call",
 ]
@@ -214,6 +215,35 @@ class CancelTask:
     task_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class WaitTask:
+    """Answer ``tasks/result`` request ``request_id`` (2025-11-25) once task ``task_id`` is over.
+
+    Drive it with :meth:`Server.task_result`: call it now, then again every ``poll``
+    seconds, and sooner when a run of the task on this runtime ends or is cancelled,
+    until its step is done. The core decides everything else: when to give up, and
+    which input requests of the task to send the client on this request's stream (a
+    step's ``ask``: await the client's answer to it, then pass it to :meth:`Server.task_input`).
+    Stop waiting when the request is cancelled (``notifications/cancelled``, the session's
+    end), and tell :meth:`Server.task_result` so with ``cancelled=True``.
+
+    Attributes:
+        task_id: The task.
+        request_id: The ``tasks/result`` request's id.
+        exchange: The request's exchange (its answer, and the input requests, go there).
+        poll: Seconds between two looks at the task's record.
+        until: The core's clock reading after which the wait gives up with an error.
+        waiter: Names this wait (its claim on the task while it asks the client).
+    """
+
+    task_id: str
+    request_id: RequestId
+    exchange: Exchange = field(compare=False)
+    poll: float
+    until: float
+    waiter: str
+
+
 Output = (
     SendResponse
     | StartStream
@@ -227,4 +257,5 @@ Output = (
     | SessionClosed
     | RunTask
     | CancelTask
+    | WaitTask
 )

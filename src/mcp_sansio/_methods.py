@@ -23,6 +23,7 @@ from ._session import LOG_LEVELS, SessionRecord
 from ._stateless_rules import supported_versions
 from ._store import UpdateSession
 from ._task_record import TASKS_EXTENSION
+from ._versions import has_session_tasks
 
 __all__ = ["SessionChange", "Planned", "plan_method", "server_capabilities"]
 
@@ -38,8 +39,12 @@ class SessionChange:
 Planned = dict[str, Any] | ErrorResponse | SessionChange | Call
 
 
-def server_capabilities(app: App) -> dict[str, Any]:
-    """What this server offers, for the ``initialize`` result."""
+def server_capabilities(app: App, protocol_version: str | None = None) -> dict[str, Any]:
+    """What this server offers, for the ``initialize`` result of a session of ``protocol_version``.
+
+    2025-11-25 sessions also get ``tasks`` (``tasks/list``, ``tasks/cancel``, task-augmented
+    ``tools/call``) when some tool can run as a task.
+    """
     caps: dict[str, Any] = {"logging": {}, "completions": {}}
     if app.tools:
         caps["tools"] = {"listChanged": True}
@@ -47,6 +52,8 @@ def server_capabilities(app: App) -> dict[str, Any]:
         caps["resources"] = {"subscribe": True, "listChanged": True}
     if app.prompts:
         caps["prompts"] = {"listChanged": True}
+    if protocol_version is not None and has_session_tasks(protocol_version) and app.offers_tasks:
+        caps["tasks"] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
     return caps
 
 
@@ -189,7 +196,7 @@ def _complete(request: Request, app: App) -> Planned:
 def _stateless_only(request: Request, app: App) -> Planned:
     if request.method == "server/discover":
         capabilities = server_capabilities(app)
-        if any(tool.task_support != "forbidden" for tool in app.tools.values()):
+        if app.offers_tasks:
             capabilities["extensions"] = {TASKS_EXTENSION: {}}  # SEP-2663: not a capabilities.tasks slot
         result: dict[str, Any] = {"supportedVersions": supported_versions(), "capabilities": capabilities}
         if app.instructions:

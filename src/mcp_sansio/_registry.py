@@ -176,6 +176,11 @@ class App:
     completer: Handler | None = None
     authorizer: Authorizer | None = None
 
+    @property
+    def offers_tasks(self) -> bool:
+        """Whether some tool can run as a task: only then are tasks offered (in either revision)."""
+        return any(tool.task_support != "forbidden" for tool in self.tools.values())
+
     def tool(
         self,
         name: str | None = None,
@@ -203,6 +208,12 @@ class App:
         calls ``ctx.start_task()`` (returning earlier answers in the request). ``on_lost`` says
         what happens when the runtime running the task dies: ``"fail"`` or ``"restart"`` (run
         the tool again from its arguments and the inputs gathered so far, on another runtime).
+
+        The same declaration serves the experimental tasks of 2025-11-25 sessions: a
+        ``tools/call`` with ``params.task`` runs an ``"optional"`` or ``"required"`` tool as a
+        task (always started at once: ``task_start`` only matters in 2026-07-28); a
+        ``"required"`` tool called without it, or a ``"forbidden"`` one called with it, gets
+        -32601; and since earlier revisions have no tasks, they cannot call ``"required"`` tools.
         """
         if task_support not in ("forbidden", "optional", "required"):
             raise ValueError(f"task_support must be forbidden, optional or required, not {task_support!r}")

@@ -7,7 +7,8 @@ an early answer before the body is read) and then the whole request
 (:meth:`Server.receive`). The answer is a *plan*: a generator that yields
 store commands and finally returns a list of outputs (``_events``). The
 adapter carries the outputs out in order: send a response, start an SSE
-stream, deliver an event, run a handler, wake a waiter, cancel a handler.
+stream, deliver an event, run a handler, wake a waiter, cancel a handler, run
+a task or wait for one (a 2025-11-25 ``tasks/result``, step by step).
 
 A POST with requests becomes an :class:`~mcp_sansio._exchange.Exchange`,
 which the adapter drives with what the handlers do; the exchange decides
@@ -46,6 +47,7 @@ from ._events import (
     SendEvent,
     SendResponse,
     SessionClosed,
+    WaitTask,
 )
 from ._exchange import JSON_HEADERS, Exchange, error_response, sse_headers
 from ._http import ALLOWED_METHODS, HttpRequest, accepts, check_origin_and_host
@@ -67,8 +69,9 @@ from ._mrtr import RequestState
 from ._peer import Peer
 from ._registry import App
 from ._session import STANDALONE_STREAM, SessionRecord
+from ._session_tasks import TaskWaitStep, concerns_tasks, serve_session_task, task_input, task_result_step
 from ._sse import format_event_id, frame_comment, frame_event, parse_event_id
-from ._stateless import resume_task, stateless_post
+from ._stateless import stateless_post
 from ._stateless_rules import is_stateless
 from ._store import (
     AppendEvent,
@@ -91,7 +94,7 @@ from ._store import (
     UpdateSession,
 )
 from ._task_record import TaskRecord, TaskStatus
-from ._tasks import change_task, lost_task_fate
+from ._tasks import change_task, lost_task_fate, resume_task
 from ._versions import HANDSHAKE_VERSIONS, has_batches, has_priming, negotiate
 
 __all__ = ["Server"]
@@ -399,7 +402,7 @@ class Server:
         yield SaveSession(record)
         result: dict[str, Any] = {
             "protocolVersion": chosen,
-            "capabilities": server_capabilities(self.app),
+            "capabilities": server_capabilities(self.app, chosen),
             "serverInfo": {"name": self.app.name, "version": self.app.version},
         }
         if self.app.instructions:
@@ -466,6 +469,11 @@ class Server:
         outputs: list[Output] = []
         calls: list[Call] = []
         for req in accepted:
+            if concerns_tasks(req, session, self.app):  # 2025-11-25 tasks (and the tools only tasks can call)
+                answered = yield from serve_session_task(self, req, session, principal, exchange)
+                if answered is not None:
+                    outputs += answered
+                    continue
             planned = plan_method(req, session, self.app, self.config)
             if isinstance(planned, Call):
                 calls.append(planned)
@@ -629,6 +637,22 @@ class Server:
                 if run is not None:
                     outputs.append(run)
         return outputs
+
+    def task_result(self, wait: WaitTask, *, cancelled: bool = False) -> Plan[TaskWaitStep]:
+        """The next step of a ``tasks/result`` wait (2025-11-25): its answer, an input request, or nothing yet.
+
+        ``cancelled``: the request was cancelled (or its session ended); it is answered now.
+        """
+        return (yield from task_result_step(self, wait, cancelled))
+
+    def task_input(
+        self, wait: WaitTask, key: str, outgoing: str, answer: Response | ErrorResponse | None
+    ) -> Plan[list[Output]]:
+        """The client's answer (None: no answer in time) to the input request a wait's step asked.
+
+        The outputs may hold the :class:`RunTask` that resumes the task here, once every answer is in.
+        """
+        return (yield from task_input(self, wait, key, outgoing, answer))
 
     def expire(self) -> Plan[list[Output]]:
         """Drop sessions idle past ``config.session_idle_timeout``."""

@@ -21,8 +21,7 @@ from ._peer import Peer
 from ._registry import App
 from ._stateless_rules import REMOVED_METHODS, StatelessMeta, check_param_headers, validate_request
 from ._store import Plan
-from ._task_record import TaskRecord
-from ._tasks import TASK_METHODS, TaskFactory, TaskRun, has_tasks_extension, task_method, tasks_required
+from ._tasks import TASK_METHODS, TaskFactory, has_tasks_extension, resume_task, task_method, tasks_required
 
 __all__ = ["stateless_post", "STATELESS_METHODS", "StatelessHost"]
 
@@ -83,7 +82,7 @@ def _offered(server: StatelessHost, method: str) -> bool:
     part = STATELESS_METHODS[method]
     app = server.app
     if part == "tasks":  # the extension exists here only if some tool can become a task
-        return any(tool.task_support != "forbidden" for tool in app.tools.values())
+        return app.offers_tasks
     return part is None or bool(
         {"tools": app.tools, "prompts": app.prompts, "resources": app.resources or app.templates}[part]
     )
@@ -165,19 +164,6 @@ def _exchange(server: StatelessHost, peer: Peer, stream: str, request: Request) 
         request_state=server.request_state,
         cache=(server.app.cache_ttl_ms, server.app.cache_scope),
     )
-
-
-def resume_task(server: StatelessHost, record: TaskRecord) -> RunTask | None:
-    """The run that resumes (or restarts) ``record`` on this server, from its arguments and answers.
-
-    None if its tool is gone (a redeploy removed it) or its arguments no longer fit.
-    """
-    request = Request(record.id, "tools/call", {"name": record.tool, "arguments": record.arguments})
-    planned = plan_method(request, None, server.app, server.config)
-    if not isinstance(planned, Call):
-        return None
-    call = replace(planned, answers=dict(record.answers))
-    return RunTask(call, TaskRun(server.config, server.clock, record, server.instance))
 
 
 def _with_inputs(server: StatelessHost, http: HttpRequest, request: Request, call: Call) -> Call:

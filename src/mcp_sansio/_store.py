@@ -41,6 +41,8 @@ __all__ = [
     "LoadTask",
     "LostTasks",
     "ExpireTasks",
+    "ListTasks",
+    "TaskPage",
     "StoreCommand",
     "Plan",
     "Store",
@@ -281,6 +283,28 @@ class LostTasks:
 
 
 @dataclass(frozen=True, slots=True)
+class ListTasks:
+    """Answer: a :class:`TaskPage` of session ``session_id``'s tasks (2025-11-25 ``tasks/list``).
+
+    The tasks not past their ``expires_at``, ordered by :attr:`TaskRecord.position`, the
+    first ``limit`` of those whose position is after ``after`` (from the start when None).
+    """
+
+    session_id: str
+    now: float
+    after: str | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    """The answer to :class:`ListTasks`: the records, and whether more follow the last."""
+
+    records: tuple[TaskRecord, ...]
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ExpireTasks:
     """Forget every task past its ``expires_at``. Answer: None.
 
@@ -309,6 +333,7 @@ StoreCommand = (
     | LoadTask
     | LostTasks
     | ExpireTasks
+    | ListTasks
 )
 T = TypeVar("T")
 Plan = Generator[StoreCommand, Any, T]
@@ -367,6 +392,7 @@ class MemoryStore:
             LoadTask: self._load_task,
             LostTasks: self._lost_tasks,
             ExpireTasks: self._expire_tasks,
+            ListTasks: self._list_tasks,
         }
 
     def execute(self, command: StoreCommand) -> Any:
@@ -489,6 +515,16 @@ class MemoryStore:
             if r.status is TaskStatus.WORKING and r.lease_until < command.now and r.expires_at > command.now
         ]
         return lost[: command.limit]
+
+    def _list_tasks(self, command: ListTasks) -> TaskPage:
+        after = command.after
+        found = sorted(
+            (r for r in self._tasks.values() if r.session_id == command.session_id and r.expires_at > command.now),
+            key=lambda r: r.position,
+        )
+        if after is not None:
+            found = [r for r in found if r.position > after]
+        return TaskPage(tuple(found[: command.limit]), len(found) > command.limit)
 
     def _expire_tasks(self, command: ExpireTasks) -> None:
         for tid in [tid for tid, r in self._tasks.items() if r.expires_at <= command.now]:

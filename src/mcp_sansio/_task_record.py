@@ -1,10 +1,13 @@
-"""Task records and their state machine: the ``io.modelcontextprotocol/tasks`` extension (SEP-2663).
+"""Task records and their state machine, for both revisions that have tasks.
 
 A task is a ``tools/call`` that outlives its request: the client gets a
 ``CreateTaskResult`` at once and polls ``tasks/get`` until the task is terminal.
-Records are immutable values kept through the store's ``SaveTask``
-(compare-and-set on :attr:`TaskRecord.version`), so any instance can serve any
-task; the table below is the only place that says which status may follow which.
+2026-07-28 has them as the ``io.modelcontextprotocol/tasks`` extension (SEP-2663);
+2025-11-25 had them, experimental, in handshake sessions (a record then names its
+session, and :meth:`TaskRecord.task` is its wire shape). Records are immutable
+values kept through the store's ``SaveTask`` (compare-and-set on
+:attr:`TaskRecord.version`), so any instance can serve any task; the table below
+is the only place that says which status may follow which.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from ._errors import LocalProtocolError
 __all__ = [
     "TASKS_EXTENSION",
     "TASK_SUPPORT",
+    "RELATED_TASK",
     "TaskStatus",
     "TASK_TRANSITIONS",
     "TaskRecord",
@@ -28,6 +32,8 @@ __all__ = [
 TASKS_EXTENSION: Final = "io.modelcontextprotocol/tasks"
 # A tool's declaration (the specification's names): never a task, a task when the client can, always one.
 TASK_SUPPORT: Final = ("forbidden", "optional", "required")
+# 2025-11-25: the _meta key tying a message (a tasks/result answer, an input request) to its task.
+RELATED_TASK: Final = "io.modelcontextprotocol/related-task"
 
 
 class TaskStatus(enum.Enum):
@@ -74,6 +80,8 @@ class TaskRecord:
         tool: The tool's name.
         arguments: The ``tools/call`` arguments (the work restarts from them).
         owner: The principal key of whoever created it (authorization on), else None.
+        session_id: The handshake session that created it (2025-11-25 tasks); None for a
+            2026-07-28 task. Only that session (and principal) can see it.
         status: Where it is.
         created_at: When it was created (injected clock, seconds).
         updated_at: When its status or content last changed.
@@ -85,8 +93,10 @@ class TaskRecord:
         result: The tool result of a completed task.
         error: The JSON-RPC error object of a failed task.
         status_message: A human-readable note on the status.
-        runner: Which runtime runs the work now (None while it waits or is over).
-        lease_until: Until when ``runner``'s claim holds; past it another runtime takes over.
+        runner: Who holds the task now: the runtime running its work (``working``), or, for a
+            2025-11-25 task waiting for input, the ``tasks/result`` waiter asking the client;
+            None otherwise.
+        lease_until: Until when ``runner``'s claim holds; past it another runtime (or waiter) takes over.
         attempt: How many times the work was started.
         version: Raised by every save (compare-and-set).
     """
@@ -110,11 +120,17 @@ class TaskRecord:
     lease_until: float = 0.0
     attempt: int = 0
     version: int = 0
+    session_id: str | None = None
 
     @property
     def expires_at(self) -> float:
         """When the record may be forgotten (``ttl_ms`` after creation)."""
         return self.created_at + self.ttl_ms / 1000
+
+    @property
+    def position(self) -> str:
+        """Where the task sorts in its session's list: creation order, then id (``tasks/list`` pages by it)."""
+        return f"{max(0, round(self.created_at * 1000)):015d}:{self.id}"
 
     def moved(self, status: TaskStatus, now: float, **changes: Any) -> TaskRecord:
         """The record moved to ``status`` (checked against the transition table), one version later.
@@ -154,6 +170,20 @@ class TaskRecord:
             out["inputRequests"] = self.input_requests
         return out
 
+    def task(self) -> dict[str, Any]:
+        """The 2025-11-25 ``Task`` (answers ``tasks/get`` and ``tasks/cancel``; inside ``CreateTaskResult``)."""
+        out: dict[str, Any] = {
+            "taskId": self.id,
+            "status": self.status.value,
+            "createdAt": iso_time(self.created_at),
+            "lastUpdatedAt": iso_time(self.updated_at),
+            "ttl": self.ttl_ms,
+            "pollInterval": self.poll_interval_ms,
+        }
+        if self.status_message is not None:
+            out["statusMessage"] = self.status_message
+        return out
+
     def to_json(self) -> dict[str, Any]:
         """The record as JSON (what a remote store keeps)."""
         return {
@@ -176,6 +206,7 @@ class TaskRecord:
             "lease_until": self.lease_until,
             "attempt": self.attempt,
             "version": self.version,
+            "session_id": self.session_id,
         }
 
     @classmethod
@@ -186,6 +217,9 @@ class TaskRecord:
             ValueError: ``data`` is not a task record.
         """
         try:
+            session_id = data.get("session_id")  # absent from records stored before 2025-11-25 tasks
+            if session_id is not None and not isinstance(session_id, str):
+                raise ValueError(f"session_id {session_id!r}")
             return cls(
                 id=str(data["id"]),
                 tool=str(data["tool"]),
@@ -206,6 +240,7 @@ class TaskRecord:
                 lease_until=float(data["lease_until"]),
                 attempt=int(data["attempt"]),
                 version=int(data["version"]),
+                session_id=session_id,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"not a task record: {exc!r}") from exc

@@ -13,6 +13,7 @@ __all__ = [
     "has_batches",
     "has_priming",
     "has_protocol_header",
+    "has_session_tasks",
 ]
 
 # Stateless revisions: version, identity and capabilities travel on every request.
@@ -44,3 +45,11 @@ def has_priming(version: str) -> bool:
 def has_protocol_header(version: str) -> bool:
     """Clients send MCP-Protocol-Version from 2025-06-18 on."""
     return version >= "2025-06-18"
+
+
+def has_session_tasks(version: str) -> bool:
+    """2025-11-25 brought (experimental) tasks to sessions: ``params.task``, ``tasks/get|result|list|cancel``.
+
+    2026-07-28 dropped them from the core protocol (they live on as the tasks extension).
+    """
+    return version == "2025-11-25"

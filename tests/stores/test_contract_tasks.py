@@ -1,4 +1,4 @@
-"""The store contract, tasks: compare-and-set saves, expiry, and the index of lost runs.
+"""The store contract, tasks: compare-and-set saves, expiry, the index of lost runs, and session lists.
 
 Every test runs on the memory store (the reference) and on Redis, on asyncio and trio.
 """
@@ -6,11 +6,12 @@ Every test runs on the memory store (the reference) and on Redis, on asyncio and
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import anyio
 import pytest
 
-from mcp_sansio import ExpireTasks, LoadTask, LostTasks, SaveTask, TaskRecord, TaskStatus
+from mcp_sansio import ExpireTasks, ListTasks, LoadTask, LostTasks, SaveTask, TaskPage, TaskRecord, TaskStatus
 from mcp_sansio_runtime import AsyncStore
 
 pytestmark = pytest.mark.anyio
@@ -103,3 +104,57 @@ async def test_lost_tasks_are_working_ones_whose_lease_ended(store: AsyncStore) 
     assert [r.id for r in await store.execute(LostTasks(NOW + 58))] == ["early"]
     # Expired tasks are never reported lost.
     assert await store.execute(LostTasks(NOW + 70)) == []
+
+
+# -- a session's tasks (2025-11-25 tasks/list) -------------------------------------------
+
+
+def session_task(task_id: str, created: float, session: str = "s1", **changes: object) -> TaskRecord:
+    return task(task_id, created_at=NOW + created, updated_at=NOW + created, session_id=session, **changes)
+
+
+async def ids(store: AsyncStore, session: str, now: float, after: str | None = None, limit: int = 100) -> Any:
+    page = await store.execute(ListTasks(session, now, after, limit))
+    assert isinstance(page, TaskPage)
+    return [r.id for r in page.records], page.more
+
+
+async def test_a_session_task_keeps_its_session(store: AsyncStore) -> None:
+    created = session_task("t1", 0.0, session="s:1%")
+    assert await store.execute(SaveTask(created, None)) is True
+    assert await store.execute(LoadTask("t1", NOW)) == created
+
+
+async def test_a_session_lists_only_its_own_tasks_in_creation_order(store: AsyncStore) -> None:
+    # Saved out of order; two created in the same millisecond sort by id.
+    for record in (
+        session_task("c", 3.0),
+        session_task("a", 1.0),
+        session_task("b2", 2.0),
+        session_task("b1", 2.0),
+        session_task("other", 0.5, session="s2"),
+        task("ext"),  # a 2026-07-28 task: in no session's list
+    ):
+        assert await store.execute(SaveTask(record, None)) is True
+    assert await ids(store, "s1", NOW + 4) == (["a", "b1", "b2", "c"], False)
+    assert await ids(store, "s2", NOW + 4) == (["other"], False)
+    assert await ids(store, "nobody", NOW + 4) == ([], False)
+    # Pages: the position of the last one listed is where the next page starts.
+    first = await store.execute(ListTasks("s1", NOW + 4, None, 3))
+    assert [r.id for r in first.records] == ["a", "b1", "b2"] and first.more is True
+    assert await ids(store, "s1", NOW + 4, first.records[-1].position, 3) == (["c"], False)
+    assert await ids(store, "s1", NOW + 4, first.records[-2].position, 1) == (["b2"], True)
+    # Later saves of a task (its updates) neither move it nor list it twice.
+    updated = replace(session_task("a", 1.0), status=TaskStatus.COMPLETED, updated_at=NOW + 9, version=2)
+    assert await store.execute(SaveTask(updated, 1)) is True
+    assert await ids(store, "s1", NOW + 4) == (["a", "b1", "b2", "c"], False)
+
+
+async def test_expired_tasks_leave_the_list_and_pages_stay_full(store: AsyncStore) -> None:
+    for i in range(6):
+        ttl = 5_000 if i % 2 == 0 else 60_000  # every other one expires first
+        await store.execute(SaveTask(session_task(f"t{i}", float(i), ttl_ms=ttl), None))
+    assert await ids(store, "s1", NOW + 5.5, limit=2) == (["t1", "t2"], True)  # t0 is past its TTL
+    assert await ids(store, "s1", NOW + 20, limit=2) == (["t1", "t3"], True)
+    assert await ids(store, "s1", NOW + 20, limit=3) == (["t1", "t3", "t5"], False)
+    assert await ids(store, "s1", NOW + 100) == ([], False)

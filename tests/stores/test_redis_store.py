@@ -20,6 +20,7 @@ from mcp_sansio import (
     ReadEvents,
     ReleaseStandalone,
     SaveSession,
+    SaveTask,
 )
 from mcp_sansio_redis import (
     KeyLayout,
@@ -33,6 +34,7 @@ from mcp_sansio_redis import (
 from mcp_sansio_runtime import PlanRunner
 from tests.runtime.test_streams import disconnect_then_resume
 from tests.stores.conftest import REDIS_URL, keys_under, record
+from tests.stores.test_contract_tasks import session_task
 
 pytestmark = pytest.mark.anyio
 
@@ -168,6 +170,29 @@ async def test_ttls_follow_the_lifetimes_plus_grace(store: RedisStore, redis_syn
     await other.aclose()
     for key in (keys.session("s:1"), keys.streams("s:1"), keys.in_flight("s:1"), keys.standalone("s:1"), keys.sessions):
         assert redis_sync.pttl(key) > 400_000, key
+
+
+async def test_a_sessions_tasks_are_listed_in_a_zset_named_by_the_layout(
+    store: RedisStore, redis_sync: redis.Redis, prefix: str
+) -> None:
+    await store.execute(SaveSession(record("s:1")))
+    short = session_task("t1", 0.0, session="s:1", ttl_ms=30_000)
+    long = session_task("t2", 1.0, session="s:1", ttl_ms=60_000)
+    for made in (long, short):  # the shorter TTL second: the list's TTL is never shortened
+        assert await store.execute(SaveTask(made, None)) is True
+    key = KeyLayout(prefix).session_tasks("s:1")
+    assert key == f"{prefix}tasks:session:s%3A1"
+    assert redis_sync.execute_command("TYPE", key).decode() == "zset"
+    assert [m.decode() for m in redis_sync.zrange(key, 0, -1)] == [short.position, long.position]
+    assert set(redis_sync.zrange(key, 0, -1, withscores=True)) == {
+        (short.position.encode(), 0.0),
+        (long.position.encode(), 0.0),
+    }
+    assert 55_000 < redis_sync.pttl(key) <= 65_000  # the longest task's TTL plus the grace
+    assert set(keys_under(redis_sync, prefix)) >= {key, KeyLayout(prefix).task("t1"), KeyLayout(prefix).task("t2")}
+    # The session's end drops its list; its tasks' records stay until their TTL (their runs may still write).
+    await store.execute(DeleteSession("s:1"))
+    assert not redis_sync.exists(key) and redis_sync.exists(KeyLayout(prefix).task("t1"))
 
 
 async def test_the_log_is_a_redis_stream_a_broker_can_tail(store: RedisStore, redis_sync: redis.Redis) -> None:

@@ -53,11 +53,18 @@ percent-encoded; ``<stream>`` a stream key as the core names it, ``0`` for GET):
                                seq ever appended (it survives eviction of every event); ``expires``
                                is now + finished_age of the final event. TTL: session TTL,
                                refreshed by OpenStream, AppendEvent and SaveSession.
-    P task:<id>          HASH   a task (2026-07-28 tasks extension): v=<version> (SaveTask compares
-                               and sets it in Lua), r=<the record as JSON>. TTL: until the task's
-                               expires_at (created_at + Config.task_ttl) plus the grace.
+    P task:<id>          HASH   a task (2026-07-28 tasks extension, or a 2025-11-25 session's task):
+                               v=<version> (SaveTask compares and sets it in Lua), r=<the record as
+                               JSON>. TTL: until the task's expires_at (created_at + its ttl) plus
+                               the grace.
     P tasks:lease       ZSET   member: id of a working task, score: when its runner's lease ends
                                (LostTasks reads it; ids of expired tasks are pruned there).
+    P tasks:session:<sid> ZSET  a session's tasks (2025-11-25 tasks/list): every score 0, member
+                               "<created_at in ms, 15 digits>:<task id>" (TaskRecord.position), so
+                               ZRANGEBYLEX pages through them in creation order. SaveTask adds a
+                               session's task when it creates it; ListTasks drops members whose
+                               record expired; DeleteSession and session expiry drop the list.
+                               TTL: the longest TTL of its tasks (lengthened, never shortened).
     P log:<sid>:<stream> STREAM one entry per event, id "<seq>-0" (seq from 1, allocated in the
                                AppendEvent script from the head, so two instances never issue the
                                same id), fields d=<data> t=<now> [f=1 on the final event]. Bounded

@@ -70,6 +70,13 @@ class KeyLayout:
         """HASH: one task, ``v`` (its version, for compare-and-set) and ``r`` (the record as JSON)."""
         return f"{self.prefix}task:{escape(task_id)}"
 
+    def session_tasks(self, session_id: str) -> str:
+        """ZSET: a session's tasks (2025-11-25), scores 0, members ``TaskRecord.position`` (creation order by lex).
+
+        A position is ``<created_at in ms, 15 digits>:<task id>``, so ZRANGEBYLEX pages in creation order.
+        """
+        return f"{self.prefix}tasks:session:{escape(session_id)}"
+
     @property
     def task_leases(self) -> str:
         """ZSET: the ids of working tasks, scored by when their runner's lease ends."""

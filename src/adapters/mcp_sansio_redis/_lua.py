@@ -28,6 +28,7 @@ __all__ = [
     "READ",
     "SAVE_TASK",
     "LOST_TASKS",
+    "LIST_TASKS",
 ]
 
 _PRELUDE: Final = r"""
@@ -72,7 +73,8 @@ local function drop_session(sid)
   for _, stream in ipairs(redis.call('HKEYS', streams)) do
     redis.call('DEL', P .. 'log:' .. e .. ':' .. stream)
   end
-  redis.call('DEL', streams, P .. 'inflight:' .. e, P .. 'standalone:' .. e)
+  -- Its tasks' records stay until their TTL (their runs may still write them); nobody can list them now.
+  redis.call('DEL', streams, P .. 'inflight:' .. e, P .. 'standalone:' .. e, P .. 'tasks:session:' .. e)
   redis.call('ZREM', P .. 'sessions', sid)
   return redis.call('DEL', P .. 'session:' .. e)
 end
@@ -347,9 +349,10 @@ return {1, first, s, f and 1 or 0, events}
 
 
 # Tasks. P task:<id> is a HASH: v=<version>, r=<the record as JSON>; P tasks:lease a ZSET of the
-# working tasks' ids by lease end.
+# working tasks' ids by lease end; P tasks:session:<sid> a ZSET of a session's task positions.
 # ARGV: prefix, task id, expected version or '' (create), new version, record JSON, ttl ms,
-# lease end or '' (not working). Reply: 1 if stored, 0 if the stored version differs (or exists).
+# lease end or '' (not working), session id or '' (none), list position.
+# Reply: 1 if stored, 0 if the stored version differs (or exists).
 SAVE_TASK: Final = _script(
     "SaveTask",
     r"""
@@ -367,7 +370,41 @@ if ARGV[7] ~= '' then
 else
   redis.call('ZREM', P .. 'tasks:lease', ARGV[2])
 end
+if ARGV[3] == '' and ARGV[8] ~= '' then
+  -- A session's new task joins its list, which lives as long as its longest-lived task.
+  local list = P .. 'tasks:session:' .. esc(ARGV[8])
+  redis.call('ZADD', list, 0, ARGV[9])
+  extend(list, ARGV[6])
+end
 return 1
+""",
+)
+
+# ARGV: prefix, session id, after (a position, '' for the start), limit, now. Reply: the JSON of up to
+# `limit` + 1 unexpired records of the session's tasks after `after`, in position order (the extra
+# one says more follow). Entries whose record expired leave the list on the way.
+LIST_TASKS: Final = _script(
+    "ListTasks",
+    r"""
+local list = P .. 'tasks:session:' .. esc(ARGV[2])
+local want, now = tonumber(ARGV[4]) + 1, num(ARGV[5])
+local from = ARGV[3] == '' and '-' or '(' .. ARGV[3]
+local out = {}
+while #out < want do
+  local batch = redis.call('ZRANGEBYLEX', list, from, '+', 'LIMIT', 0, want - #out)
+  if #batch == 0 then break end
+  for _, position in ipairs(batch) do
+    local raw = redis.call('HGET', P .. 'task:' .. esc(string.match(position, '^%d+:(.*)$')), 'r')
+    local live = false
+    if raw then
+      local record = cjson.decode(raw)
+      live = record.created_at + record.ttl_ms / 1000 > now
+    end
+    if live then out[#out + 1] = raw else redis.call('ZREM', list, position) end
+    from = '(' .. position
+  end
+end
+return out
 """,
 )
 

@@ -17,6 +17,7 @@ from mcp_sansio import (
     ExpireSessions,
     ExpireTasks,
     ListSessions,
+    ListTasks,
     LoadSession,
     LoadTask,
     LogSlice,
@@ -103,6 +104,7 @@ class RedisStore:
             LoadTask: functools.partial(_tasks.load_task, self),
             LostTasks: functools.partial(_tasks.lost_tasks, self),
             ExpireTasks: functools.partial(_tasks.expire_tasks, self),
+            ListTasks: functools.partial(_tasks.list_tasks, self),
         }
 
     @classmethod

@@ -1,11 +1,11 @@
-"""The task commands in Redis: one hash per task (version and JSON record) and an index of leases."""
+"""The task commands in Redis: one hash per task (version and JSON record), an index of leases, session lists."""
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING
 
-from mcp_sansio import ExpireTasks, LoadTask, LostTasks, SaveTask, TaskRecord, TaskStatus
+from mcp_sansio import ExpireTasks, ListTasks, LoadTask, LostTasks, SaveTask, TaskPage, TaskRecord, TaskStatus
 
 from . import _lua
 from ._resp import RedisStoreError
@@ -13,11 +13,14 @@ from ._resp import RedisStoreError
 if TYPE_CHECKING:
     from ._store import RedisStore
 
-__all__ = ["save_task", "load_task", "lost_tasks", "expire_tasks"]
+__all__ = ["save_task", "load_task", "lost_tasks", "expire_tasks", "list_tasks"]
 
 
 async def save_task(store: RedisStore, command: SaveTask) -> bool:
-    """Compare-and-set the record; its key lives until the task's ``expires_at`` (plus the grace)."""
+    """Compare-and-set the record; its key lives until the task's ``expires_at`` (plus the grace).
+
+    A session's task (2025-11-25) joins the session's list when it is created.
+    """
     record = command.record
     try:
         data = json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -26,7 +29,8 @@ async def save_task(store: RedisStore, command: SaveTask) -> bool:
     lease = repr(float(record.lease_until)) if record.status is TaskStatus.WORKING else ""
     expect = "" if command.expect is None else str(command.expect)
     ttl = store.ttl_ms(max(record.expires_at - record.updated_at, 0.0))
-    args = (store.prefix, record.id, expect, str(record.version), data, ttl, lease)
+    session = record.session_id if record.session_id is not None else ""
+    args = (store.prefix, record.id, expect, str(record.version), data, ttl, lease, session, record.position)
     reply = await _lua.SAVE_TASK(store.client, (), args)
     if reply not in (0, 1):
         raise RedisStoreError(f"unexpected Redis reply to SaveTask: {reply!r}")
@@ -49,6 +53,17 @@ async def lost_tasks(store: RedisStore, command: LostTasks) -> list[TaskRecord]:
         raise RedisStoreError(f"unexpected Redis reply to LostTasks: {reply!r}")
     records = [_decode(raw) for raw in reply]
     return [r for r in records if r.status is TaskStatus.WORKING and r.expires_at > command.now]
+
+
+async def list_tasks(store: RedisStore, command: ListTasks) -> TaskPage:
+    """A page of a session's tasks, in creation order (the session's list says which; the records say the rest)."""
+    after = command.after if command.after is not None else ""
+    args = (store.prefix, command.session_id, after, int(command.limit), repr(float(command.now)))
+    reply = await _lua.LIST_TASKS(store.client, (), args)
+    if not isinstance(reply, list):
+        raise RedisStoreError(f"unexpected Redis reply to ListTasks: {reply!r}")
+    records = [_decode(raw) for raw in reply]
+    return TaskPage(tuple(records[: command.limit]), len(records) > command.limit)
 
 
 async def expire_tasks(store: RedisStore, command: ExpireTasks) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
-from contextlib import aclosing, asynccontextmanager
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import aclosing, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -33,6 +33,7 @@ from mcp_sansio import (
     Output,
     Plan,
     Principal,
+    RequestId,
     ResumeStream,
     RunHandler,
     RunTask,
@@ -43,6 +44,7 @@ from mcp_sansio import (
     StartStream,
     Store,
     TaskRun,
+    WaitTask,
     request_key,
 )
 
@@ -53,6 +55,7 @@ from ._hub import Hub, Reader
 from ._plans import AsyncStore, PlanRunner, StoreError
 from ._pump import StreamPump, cancels_on_disconnect, store_failure, until_disconnected
 from ._sink import Sink
+from ._task_results import wait_task
 from ._tasks import TaskRunner
 from ._transport import Transport
 
@@ -135,7 +138,7 @@ class Runtime:
             self._task_group = task_group
             task_group.start_soon(self._expire_forever)
             task_group.start_soon(self.broker.run, self.receive)
-            if any(tool.task_support != "forbidden" for tool in self.server.app.tools.values()):
+            if self.server.app.offers_tasks:
                 task_group.start_soon(self.tasks.sweep_forever)
             try:
                 yield self
@@ -327,6 +330,8 @@ class Runtime:
                 self.tasks.start(output)
             elif isinstance(output, CancelTask):
                 self.tasks.cancel(output.task_id)  # elsewhere, the run's next lease renewal stops it
+            elif isinstance(output, WaitTask):
+                self.start_soon(wait_task, self, output, sink)
             elif isinstance(output, (DeliverResponse, CancelRequest, SessionClosed)):
                 applied = self._apply(output)
                 # The waiter or the handler may be in another process; a session ends everywhere.
@@ -392,6 +397,43 @@ class Runtime:
 
     # -- handlers ------------------------------------------------------------------
 
+    @contextmanager
+    def handling(self, request_id: RequestId, exchange: Exchange) -> Iterator[anyio.CancelScope]:
+        """A cancel scope for work that answers request ``request_id`` of ``exchange``.
+
+        It counts as a running handler: ``notifications/cancelled``, the session's end and
+        :meth:`drain` cancel it.
+        """
+        key = (exchange.session_id or exchange.stream, request_key(request_id))
+        with anyio.CancelScope() as scope:
+            self._running[key] = (scope, exchange)
+            try:
+                yield scope
+            finally:
+                self._running.pop(key, None)
+
+    def request_failed(
+        self, request_id: RequestId, exchange: Exchange, sink: Sink, exc: Exception, *, record: bool = True
+    ) -> None:
+        """Request ``request_id`` cannot go on (its store failed, or a bug): end it as well as can be.
+
+        Call it from the ``except`` block (it logs the traceback of a bug). The client gets a 503
+        if it still waits for its answer, or its stream ends (it resumes once the store is back);
+        with ``record``, the request is ended in the store once the store answers again.
+        """
+        reason = store_failure(exc)
+        if isinstance(exc, StoreError):
+            log.warning("request %r lost the store and ends with an error: %s", request_id, reason)
+        else:
+            log.exception("request %r failed unrecoverably and ends with an error", request_id)
+        if not sink.ready.is_set():  # the client still waits for its answer
+            sink.response = self.server.store_unavailable()
+            sink.ready.set()
+        elif sink.reader is not None:  # end the stream; the client resumes once the store is back
+            sink.reader.disconnect(self.server.stream_interrupted(reason))
+        if record:
+            self.start_soon(self._record_interruption, request_id, exchange, sink)
+
     async def _run_handler(self, call: Call, exchange: Exchange, sink: Sink) -> None:
         key = (exchange.session_id or exchange.stream, request_key(call.request_id))
         outputs: list[Output] = []
@@ -410,32 +452,22 @@ class Runtime:
                 outputs = await self.run(exchange.cancelled(call))
             await self.carry_out(outputs, sink)
         except Exception as exc:  # a failing store, or a bug in the embedding code: never take the server down
-            reason = store_failure(exc)
-            if isinstance(exc, StoreError):
-                log.warning("request %r lost the store and ends with an error: %s", call.request_id, reason)
-            else:
-                log.exception("request %r failed unrecoverably and ends with an error", call.request_id)
-            if not sink.ready.is_set():  # the client still waits for its answer
-                sink.response = self.server.store_unavailable()
-                sink.ready.set()
-            elif sink.reader is not None:  # end the stream; the client resumes once the store is back
-                sink.reader.disconnect(self.server.stream_interrupted(reason))
-            if context is None or not isinstance(context.reporter, TaskRun):
-                self.start_soon(self._record_interruption, call, exchange, sink)
+            became_task = context is not None and isinstance(context.reporter, TaskRun)
+            self.request_failed(call.request_id, exchange, sink, exc, record=not became_task)
         finally:
             self._running.pop(key, None)
 
-    async def _record_interruption(self, call: Call, exchange: Exchange, sink: Sink) -> None:
+    async def _record_interruption(self, request_id: RequestId, exchange: Exchange, sink: Sink) -> None:
         """End an interrupted request in the store once it answers, so a resume gets an answer, not silence."""
         delay, give_up = 0.05, anyio.current_time() + self.server.config.session_idle_timeout
         while True:
             try:
-                outputs = await self.run(exchange.interrupted(call.request_id))
+                outputs = await self.run(exchange.interrupted(request_id))
                 await self.carry_out(outputs, sink)
                 return
             except Exception as exc:
                 if anyio.current_time() + delay > give_up:
-                    log.error("request %r could not be ended in the store: %s", call.request_id, store_failure(exc))
+                    log.error("request %r could not be ended in the store: %s", request_id, store_failure(exc))
                     return
             await anyio.sleep(delay)
             delay = min(delay * 2, 2.0)

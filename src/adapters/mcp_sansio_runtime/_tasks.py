@@ -2,8 +2,9 @@
 
 The core decides what each event means for a task's record; this module only runs
 the tool, renews the run's lease while it works (so another runtime can tell a
-dead runner from a slow one), stops it when the task no longer wants it, and
-sweeps for tasks whose runtime died.
+dead runner from a slow one), stops it when the task no longer wants it, sweeps
+for tasks whose runtime died, and wakes the ``tasks/result`` waits (2025-11-25) of a
+task whose run here ended or was cancelled.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class TaskRunner:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._scopes: dict[str, anyio.CancelScope] = {}
+        # Per task id: the events of the waits that want to hear when a run of it ends here.
+        self._watchers: dict[str, set[anyio.Event]] = {}
 
     @property
     def running(self) -> int:
@@ -49,6 +52,25 @@ class TaskRunner:
         scope = self._scopes.get(task_id)
         if scope is not None:
             scope.cancel()
+        self._wake(task_id)
+
+    def watch(self, task_id: str) -> anyio.Event:
+        """An event set when a run of ``task_id`` ends here, or it is cancelled here; :meth:`unwatch` it after."""
+        event = anyio.Event()
+        self._watchers.setdefault(task_id, set()).add(event)
+        return event
+
+    def unwatch(self, task_id: str, event: anyio.Event) -> None:
+        """Forget an event :meth:`watch` gave."""
+        events = self._watchers.get(task_id)
+        if events is not None:
+            events.discard(event)
+            if not events:
+                del self._watchers[task_id]
+
+    def _wake(self, task_id: str) -> None:
+        for event in self._watchers.pop(task_id, ()):
+            event.set()
 
     def adopt(self, run: TaskRun, scope: anyio.CancelScope) -> None:
         """A handler became task ``run`` (``ctx.start_task()``): keep its lease; cancelling stops ``scope``."""
@@ -58,6 +80,7 @@ class TaskRunner:
     def release(self, run: TaskRun) -> None:
         """The handler of an adopted run ended."""
         self._scopes.pop(run.task_id, None)
+        self._wake(run.task_id)
 
     async def _run(self, call: Call, run: TaskRun) -> None:
         runtime = self._runtime
@@ -72,6 +95,7 @@ class TaskRunner:
                 log.warning("task %s: its run failed and is left to the sweep: %s", run.task_id, store_failure(exc))
             finally:
                 self._scopes.pop(run.task_id, None)
+                self._wake(run.task_id)
         # A cancelled run writes nothing: tasks/cancel already stored "cancelled", and a
         # runtime stopping leaves its tasks to the lease, so another one restarts or fails them.
 
