@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from mcp_sansio import App, Context, ToolError
+from mcp_sansio import App, Context, InputRequest, ToolError
 
 
 def demo_app() -> App:
@@ -124,5 +124,38 @@ def tools_only_app() -> App:
     async def ping_tool() -> str:
         """Answers pong."""
         return "pong"
+
+    return app
+
+
+def tasks_app() -> App:
+    """Tools of every task kind: optional, required, forbidden, asking for input, manual start, streaming."""
+    app = App("tasks")
+
+    @app.tool(task_support="optional", on_lost="restart")
+    async def slow(seconds: float = 1) -> str:
+        return f"slept {seconds}"
+
+    @app.tool(task_support="required")
+    async def must() -> str:
+        return "must"
+
+    @app.tool()
+    async def plain() -> str:
+        return "plain"
+
+    @app.tool(task_support="optional")
+    async def asks(ctx: Context) -> str:
+        answers = await ctx.ask({"a": InputRequest.elicitation("a?", {}), "b": InputRequest.elicitation("b?", {})})
+        return str(sorted(answers))
+
+    @app.tool(task_support="required", task_start="manual")
+    async def manual(ctx: Context) -> str:
+        await ctx.start_task()
+        return "manual"
+
+    @app.tool(task_support="optional")
+    async def ticker() -> AsyncIterator[str]:
+        yield "tick"
 
     return app

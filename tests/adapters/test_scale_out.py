@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import cycle
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,15 @@ from tests.stores.conftest import REDIS_URL, prefix, redis_problem, redis_sync  
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+Instance = tuple[subprocess.Popen[str], str]
 
 
-def start(key_prefix: str) -> tuple[subprocess.Popen[str], str]:
+def start(key_prefix: str, target: str = "examples/everything.py:app") -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "mcp_sansio_h11.cli", "serve", "examples/everything.py:app", "--port", "0",
+        [sys.executable, "-m", "mcp_sansio_h11.cli", "serve", target, "--port", "0",
          "--redis-url", REDIS_URL, "--redis-prefix", key_prefix],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -39,10 +42,10 @@ def start(key_prefix: str) -> tuple[subprocess.Popen[str], str]:
     return process, line.split()[-1]
 
 
-@pytest.fixture
-def instances(request: pytest.FixtureRequest) -> Iterator[list[tuple[subprocess.Popen[str], str]]]:
-    key_prefix = request.getfixturevalue("prefix")  # unique to this test, cleaned up after it
-    started = [start(key_prefix) for _ in range(3)]
+@contextmanager
+def three_instances(key_prefix: str, target: str = "examples/everything.py:app") -> Iterator[list[Instance]]:
+    """Three servers on one Redis prefix; stopped (SIGTERM, then SIGKILL) at the end."""
+    started = [start(key_prefix, target) for _ in range(3)]
     try:
         yield started
     finally:
@@ -54,6 +57,12 @@ def instances(request: pytest.FixtureRequest) -> Iterator[list[tuple[subprocess.
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:  # pragma: no cover - a server that does not stop
                 process.kill()
+
+
+@pytest.fixture
+def instances(request: pytest.FixtureRequest) -> Iterator[list[Instance]]:
+    with three_instances(request.getfixturevalue("prefix")) as started:  # a prefix unique to this test
+        yield started
 
 
 def initialize(client: httpx.Client, url: str, capabilities: dict[str, Any] | None = None) -> dict[str, str]:

@@ -14,11 +14,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,39 +23,16 @@ import pytest
 import redis
 
 from mcp_sansio_redis import KeyLayout
+from tests.adapters.test_scale_out import Instance, three_instances
 from tests.stores.conftest import REDIS_URL, prefix, redis_problem, redis_sync  # noqa: F401  (fixtures)
 
-ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = "io.modelcontextprotocol/tasks"
 
 
-def start(key_prefix: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mcp_sansio_h11.cli", "serve", "tests/adapters/tasks_app.py:server", "--port", "0",
-         "--redis-url", REDIS_URL, "--redis-prefix", key_prefix],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("mcp-sansio serving http://127.0.0.1:"), (line, process.stderr and process.stderr.read())
-    return process, line.split()[-1]
-
-
 @pytest.fixture
-def instances(prefix: str) -> Iterator[list[tuple[subprocess.Popen[str], str]]]:
-    started = [start(prefix) for _ in range(3)]
-    try:
+def instances(prefix: str) -> Iterator[list[Instance]]:
+    with three_instances(prefix, "tests/adapters/tasks_app.py:server") as started:
         yield started
-    finally:
-        for process, _ in started:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process, _ in started:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover - a server that does not stop
-                process.kill()
 
 
 def rpc(client: httpx.Client, url: str, method: str, params: dict[str, Any], name: str | None = None) -> Any:
@@ -87,7 +61,7 @@ def poll_until_over(client: httpx.Client, url: str, task_id: str, timeout: float
 
 
 def test_a_task_outlives_the_sigkill_of_the_instance_running_it(
-    instances: list[tuple[subprocess.Popen[str], str]], prefix: str, redis_sync: redis.Redis
+    instances: list[Instance], prefix: str, redis_sync: redis.Redis
 ) -> None:
     (a_proc, a), (_, b), (_, c) = instances
     with httpx.Client(timeout=20) as client:

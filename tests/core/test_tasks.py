@@ -10,10 +10,8 @@ import pytest
 
 from mcp_sansio import (
     TASKS_EXTENSION,
-    App,
     CancelTask,
     Config,
-    Context,
     HttpRequest,
     InputRequest,
     LoadTask,
@@ -30,37 +28,10 @@ from mcp_sansio import (
     run_plan,
 )
 from mcp_sansio._task_record import TASK_TRANSITIONS, iso_time
+from tests.apps import tasks_app
 from tests.conftest import HEAD, routing_headers, stateless_request
 
 CAPS = {"extensions": {TASKS_EXTENSION: {}}}
-
-
-def tasks_app() -> App:
-    app = App("tasks")
-
-    @app.tool(task_support="optional", on_lost="restart")
-    async def slow(seconds: float = 1) -> str:
-        return f"slept {seconds}"
-
-    @app.tool(task_support="required")
-    async def must() -> str:
-        return "must"
-
-    @app.tool()
-    async def plain() -> str:
-        return "plain"
-
-    @app.tool(task_support="optional")
-    async def asks(ctx: Context) -> str:
-        answers = await ctx.ask({"a": InputRequest.elicitation("a?", {}), "b": InputRequest.elicitation("b?", {})})
-        return str(sorted(answers))
-
-    @app.tool(task_support="required", task_start="manual")
-    async def manual(ctx: Context) -> str:
-        await ctx.start_task()
-        return "manual"
-
-    return app
 
 
 class Rig:

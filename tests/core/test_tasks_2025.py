@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -15,7 +15,6 @@ from mcp_sansio import (
     CancelTask,
     ClientError,
     Config,
-    Context,
     ErrorResponse,
     InputRequest,
     InputRequired,
@@ -39,42 +38,11 @@ from mcp_sansio import (
     run_plan,
 )
 from mcp_sansio._task_record import iso_time
+from tests.apps import tasks_app
 from tests.conftest import HEAD, Harness, make_harness, routing_headers, stateless_request
 
 ELICIT = {"elicitation": {}}
 DAY_MS = 86_400_000
-
-
-def tasks_app() -> App:
-    app = App("tasks")
-
-    @app.tool(task_support="optional", on_lost="restart")
-    async def slow(seconds: float = 1) -> str:
-        return f"slept {seconds}"
-
-    @app.tool(task_support="required")
-    async def must() -> str:
-        return "must"
-
-    @app.tool()
-    async def plain() -> str:
-        return "plain"
-
-    @app.tool(task_support="optional")
-    async def asks(ctx: Context) -> str:
-        answers = await ctx.ask({"a": InputRequest.elicitation("a?", {}), "b": InputRequest.elicitation("b?", {})})
-        return str(sorted(answers))
-
-    @app.tool(task_support="required", task_start="manual")
-    async def manual(ctx: Context) -> str:
-        await ctx.start_task()
-        return "manual"
-
-    @app.tool(task_support="optional")
-    async def ticker() -> AsyncIterator[str]:
-        yield "tick"
-
-    return app
 
 
 class Session:
