@@ -13,7 +13,7 @@ import anyio
 import pytest
 from anyio.abc import TaskGroup
 
-from mcp_sansio import App, Config, HttpRequest, SendResponse, Server, Store
+from mcp_sansio import App, Config, HttpRequest, MemoryStore, SendResponse, Server, Store, StoreCommand
 from mcp_sansio_runtime import AsyncStore, ClientGone, Runtime
 
 HEAD = (
@@ -405,3 +405,16 @@ async def running(
         async with runtime.running(), anyio.create_task_group() as task_group:
             yield Harness(runtime, task_group, now)
             task_group.cancel_scope.cancel()
+
+
+class FailingStore(MemoryStore):
+    """A memory store that fails every command once ``down`` is set (a remote store that went away)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    def execute(self, command: StoreCommand) -> Any:
+        if self.down:
+            raise ConnectionError("store unreachable")
+        return super().execute(command)

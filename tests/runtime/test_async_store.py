@@ -9,7 +9,7 @@ import pytest
 
 from mcp_sansio import AppendEvent, MemoryStore, StoreCommand
 from tests.runtime.apps import controlled_app, controls
-from tests.runtime.conftest import call_tool, running
+from tests.runtime.conftest import FailingStore, call_tool, running
 from tests.runtime.test_streams import disconnect_then_resume
 
 pytestmark = pytest.mark.anyio
@@ -89,19 +89,6 @@ async def test_events_whose_appends_complete_out_of_order_all_reach_a_live_reade
         logged, _final = await h.runtime.run(h.server.replay(session, "0", 0))
     assert [event.seq for event in logged] == [1, 2]  # the log has both, in order
     assert [(e.id, e.data["params"]["n"]) for e in get.transport.events[1:]] == [("0-1", 1), ("0-2", 2)]
-
-
-class FailingStore(MemoryStore):
-    """A memory store that fails every command once ``down`` is set (a remote store that went away)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.down = False
-
-    def execute(self, command: StoreCommand) -> Any:
-        if self.down:
-            raise ConnectionError("store unreachable")
-        return super().execute(command)
 
 
 async def test_a_store_that_fails_gets_503_and_the_runtime_goes_on() -> None:

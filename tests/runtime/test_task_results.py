@@ -8,8 +8,8 @@ from typing import Any
 import anyio
 import pytest
 
-from mcp_sansio import App, Config, MemoryStore, StoreCommand
-from tests.runtime.conftest import FakeTransport, Harness, build_request, running
+from mcp_sansio import App, Config, MemoryStore
+from tests.runtime.conftest import FailingStore, FakeTransport, Harness, build_request, running
 
 pytestmark = pytest.mark.anyio
 
@@ -55,22 +55,9 @@ async def test_a_run_on_another_instance_is_seen_at_the_next_poll() -> None:
         await b.until(lambda: b.runtime.handlers_running == 0)
 
 
-class FlakyStore(MemoryStore):
-    """A memory store that fails every command while ``down``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.down = False
-
-    def execute(self, command: StoreCommand) -> Any:
-        if self.down:
-            raise ConnectionError("store unreachable")
-        return super().execute(command)
-
-
 async def test_a_store_outage_during_a_wait_ends_its_stream_and_the_request_is_ended_later() -> None:
     gate = [anyio.Event()]
-    store = FlakyStore()
+    store = FailingStore()
     async with running(gated_app(gate), Config(task_poll_interval=0.02), store=store) as h:
         session = await h.initialize()
         task_id = await create(h, session)
