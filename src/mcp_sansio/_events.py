@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._fastinit import fast_init
 from ._jsonrpc import ErrorResponse, RequestId, Response
 
 if TYPE_CHECKING:  # the exchange module builds these outputs, so it is imported for typing only
@@ -39,6 +40,7 @@ __all__ = [
 Header = tuple[str, str]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SendResponse:
     """Send this complete response on the connection that made the request."""
@@ -48,6 +50,7 @@ class SendResponse:
     body: bytes = b""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StartStream:
     """Send SSE response headers on the connection that made the request.
@@ -67,6 +70,7 @@ class StartStream:
     close_after: float | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SendEvent:
     """Deliver ``data`` (one framed SSE event) to whoever reads ``stream`` now.
@@ -84,6 +88,7 @@ class SendEvent:
     data: bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EndStream:
     """``stream`` is complete: readers end their response once they have delivered ``last_seq``."""
@@ -93,6 +98,7 @@ class EndStream:
     last_seq: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DisconnectStream:
     """End the HTTP responses reading ``stream`` without finishing the stream (SEP-1699 polling).
@@ -104,6 +110,7 @@ class DisconnectStream:
     stream: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ResumeStream:
     """Start an SSE response replaying ``stream`` after ``after``.
@@ -126,6 +133,7 @@ class ResumeStream:
     claim: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Call:
     """One user handler invocation the adapter must run.
@@ -157,6 +165,7 @@ class Call:
     cache: tuple[int, str] | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RunHandler:
     """Run ``call`` and report back through ``exchange``.
@@ -171,6 +180,7 @@ class RunHandler:
     exchange: Exchange = field(compare=False)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DeliverResponse:
     """The client answered server-to-client request ``request_id``: wake its waiter."""
@@ -180,6 +190,7 @@ class DeliverResponse:
     message: Response | ErrorResponse
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CancelRequest:
     """The client cancelled request ``request_id``: stop its handler (closing a generator)."""
@@ -189,6 +200,7 @@ class CancelRequest:
     reason: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SessionClosed:
     """The session ended (DELETE or idle): stop its handlers and close its streams."""
@@ -196,6 +208,7 @@ class SessionClosed:
     session_id: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RunTask:
     """Run ``call`` in the background as task ``run.task_id``, reporting to ``run``.
@@ -208,6 +221,7 @@ class RunTask:
     run: TaskRun
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CancelTask:
     """Task ``task_id`` was cancelled: stop its tool if it runs here (elsewhere, its next renewal stops it)."""
@@ -215,6 +229,7 @@ class CancelTask:
     task_id: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class WaitTask:
     """Answer ``tasks/result`` request ``request_id`` (2025-11-25) once task ``task_id`` is over.

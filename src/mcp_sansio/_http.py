@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 
 from ._config import Config
 from ._errors import RemoteProtocolError
+from ._fastinit import fast_init
 
-__all__ = ["HttpRequest", "Headers", "accepts", "check_origin_and_host"]
+__all__ = ["HttpRequest", "Headers", "accepts", "check_origin_and_host", "origin_and_host_refusal"]
 
 Header = tuple[str, str]
 ALLOWED_METHODS: Final = "GET, POST, DELETE"
@@ -81,6 +82,7 @@ def _text(value: str | bytes) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
     """The head of an HTTP request, as an adapter hands it to the core.
@@ -174,14 +176,13 @@ def check_origin_and_host(headers: Headers, config: Config) -> None:
         RemoteProtocolError: 403 for an Origin that is not allowed, 421 for a
             Host that is not allowed; 400 for a missing, repeated or malformed Host.
     """
-    refusal = _origin_and_host_refusal(headers.get("origin"), headers.only("host"), config)
+    refusal = origin_and_host_refusal(headers.get("origin"), headers.only("host"), config)
     if refusal is not None:
         raise RemoteProtocolError(refusal[1], error_status_hint=refusal[0])
 
 
-@functools.lru_cache(maxsize=512)
-def _origin_and_host_refusal(origin: str | None, host_header: str | None, config: Config) -> tuple[int, str] | None:
-    # Cached: a server sees the same few (Origin, Host) pairs on nearly every request.
+def origin_and_host_refusal(origin: str | None, host_header: str | None, config: Config) -> tuple[int, str] | None:
+    """The status and message refusing this Origin and Host under ``config``, or None to accept them."""
     try:
         _check_origin_and_host(origin, host_header, config)
     except RemoteProtocolError as exc:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ._errors import INVALID_REQUEST, PARSE_ERROR, RemoteProtocolError
+from ._fastinit import fast_init
+from ._json import encode_text, text_decoder
 
 __all__ = [
     "RequestId",
@@ -38,6 +40,7 @@ _RESPONSE_KEYS: Final = frozenset({"jsonrpc", "id", "result"})
 _ERROR_KEYS: Final = frozenset({"jsonrpc", "id", "error"})
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Request:
     """A JSON-RPC request: it expects exactly one response with the same id."""
@@ -54,6 +57,7 @@ class Request:
         return out
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Notification:
     """A JSON-RPC notification: no id, no response."""
@@ -69,6 +73,7 @@ class Notification:
         return out
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Response:
     """A successful JSON-RPC response."""
@@ -81,6 +86,7 @@ class Response:
         return {"jsonrpc": "2.0", "id": self.id, "result": self.result}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ErrorResponse:
     """A JSON-RPC error response; ``id`` is None when the request's id was unreadable."""
@@ -112,7 +118,7 @@ def _finite_float(text: str) -> float:
     return value
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+_DECODE = text_decoder(json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float))
 
 
 DEFAULT_MAX_DEPTH = 64
@@ -126,7 +132,10 @@ def loads(body: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """
     try:
         # Decode strictly first: json.loads(bytes) would guess UTF-16/32 and let surrogates through.
-        value = _DECODER.decode(body.decode("utf-8-sig"))
+        text = body.decode("utf-8")
+        if text.startswith("\ufeff"):  # what the utf-8-sig codec drops, without its Python-level decoder
+            text = text[1:]
+        value = _DECODE(text)
     except RecursionError:
         raise RemoteProtocolError("Parse error: JSON nested too deeply", code=PARSE_ERROR) from None
     except (UnicodeDecodeError, ValueError) as exc:
@@ -174,6 +183,8 @@ def _check_params(obj: JSONObject) -> JSONObject | None:
 
 
 def _check_keys(obj: JSONObject, allowed: frozenset[str], kind: str) -> None:
+    if allowed.issuperset(obj):  # the common case, without building the difference
+        return
     extra = obj.keys() - allowed
     if extra:
         raise _invalid(f"unexpected member(s) {sorted(extra)!r} in a {kind}")
@@ -247,16 +258,9 @@ def parse_body(body: bytes, *, allow_batch: bool) -> tuple[list[Message], bool]:
     return parse_value(loads(body), allow_batch=allow_batch)
 
 
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-_ENCODE_ASCII = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
-
-
 def dumps(obj: Any) -> bytes:
     """Encode a JSON value compactly as UTF-8 (escaping lone surrogates, so any parsed id echoes exactly)."""
-    try:
-        return _ENCODE(obj).encode()
-    except UnicodeEncodeError:
-        return _ENCODE_ASCII(obj).encode()
+    return encode_text(obj)
 
 
 def request_key(request_id: RequestId) -> str:

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._auth import Principal
+from ._fastinit import fast_init
 from ._session import LOG_LEVELS, SessionRecord
 
 __all__ = ["Peer"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Peer:
     """The client behind one exchange, whatever the era.

@@ -50,7 +50,7 @@ from ._events import (
     WaitTask,
 )
 from ._exchange import JSON_HEADERS, Exchange, error_response, sse_headers
-from ._http import ALLOWED_METHODS, HttpRequest, accepts, check_origin_and_host
+from ._http import ALLOWED_METHODS, HttpRequest, accepts, origin_and_host_refusal
 from ._jsonrpc import (
     ErrorResponse,
     Message,
@@ -98,6 +98,9 @@ from ._tasks import change_task, lost_task_fate, resume_task
 from ._versions import HANDSHAKE_VERSIONS, has_batches, has_priming, negotiate
 
 __all__ = ["Server"]
+
+
+_HOST_CACHE_SIZE = 512
 
 
 def _default_token() -> str:
@@ -153,6 +156,8 @@ class Server:
         # Who runs tasks here: a task's runner and lease name it (another instance has another).
         self.instance = secrets.token_hex(8)
         self.listeners = Listeners()
+        # A server sees the same few (Origin, Host) pairs on nearly every request.
+        self._host_refusals: dict[tuple[str | None, str | None], tuple[int, str] | None] = {}
 
     # -- authorization (with ``auth``) ---------------------------------------------
 
@@ -214,7 +219,15 @@ class Server:
             raise RemoteProtocolError(f"Method Not Allowed: {request.method}", error_status_hint=405)
         if len(headers) > config.max_header_count or headers.size() > config.max_header_size:
             raise RemoteProtocolError("Request Header Fields Too Large", error_status_hint=431)
-        check_origin_and_host(headers, config)
+        origin_host = (headers.get("origin"), headers.only("host"))
+        try:
+            refusal = self._host_refusals[origin_host]
+        except KeyError:
+            if len(self._host_refusals) >= _HOST_CACHE_SIZE:
+                self._host_refusals.clear()  # a client cycling through Hosts cannot grow it
+            refusal = self._host_refusals[origin_host] = origin_and_host_refusal(*origin_host, config)
+        if refusal is not None:
+            raise RemoteProtocolError(refusal[1], error_status_hint=refusal[0])
         if request.method != "POST":
             # Only handshake sessions have GET streams and DELETE; 2026-07-28 answers 405.
             if headers.get("mcp-session-id") is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
+from ._fastinit import fast_init
 from ._state import SESSION_TRANSITIONS, SessionEvent, SessionState, transition
 
 __all__ = ["SessionRecord", "LOG_LEVELS", "STANDALONE_STREAM"]
@@ -19,6 +20,7 @@ LOG_LEVELS: Final = ("debug", "info", "notice", "warning", "error", "critical", 
 STANDALONE_STREAM: Final = "0"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
     """One handshake session.

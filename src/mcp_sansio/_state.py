@@ -29,20 +29,26 @@ from ._errors import LocalProtocolError
 __all__ = ["SessionState", "SessionEvent", "ExchangeState", "ExchangeEvent", "transition"]
 
 
-class SessionState(enum.Enum):
+class _FastEnum(enum.Enum):
+    # Members are singletons compared by identity, so identity hashing is exact; Enum's own
+    # __hash__ is Python code, and transition() hashes two members per state change.
+    __hash__ = object.__hash__
+
+
+class SessionState(_FastEnum):
     """Where a handshake session is in its lifecycle."""
 
     INITIALIZING = "initializing"
     READY = "ready"
 
 
-class SessionEvent(enum.Enum):
+class SessionEvent(_FastEnum):
     """What can happen to a session."""
 
     INITIALIZED = "initialized"
 
 
-class ExchangeState(enum.Enum):
+class ExchangeState(_FastEnum):
     """Where the response to one POST is."""
 
     PENDING = "pending"
@@ -50,7 +56,7 @@ class ExchangeState(enum.Enum):
     DONE = "done"
 
 
-class ExchangeEvent(enum.Enum):
+class ExchangeEvent(_FastEnum):
     """What can happen to a POST's response."""
 
     START_STREAM = "start_stream"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
+from ._fastinit import fast_init
 from ._session import SessionRecord
 from ._state import SessionState
 from ._task_record import TaskRecord, TaskStatus
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LoadSession:
     """Answer: the :class:`SessionRecord`, or None if unknown or idle past ``idle_timeout``."""
@@ -60,6 +62,7 @@ class LoadSession:
     idle_timeout: float
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SaveSession:
     """Create (or replace) a session record; the core issues it once, at ``initialize``. Answer: None.
@@ -71,6 +74,7 @@ class SaveSession:
     record: SessionRecord
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class UpdateSession:
     """Change some fields of a stored session, each on its own. Answer: whether the session is stored.
@@ -109,6 +113,7 @@ class UpdateSession:
         return replace(record, **changes) if changes else record
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DeleteSession:
     """Forget a session, its in-flight requests and its event logs. Answer: whether it existed."""
@@ -116,16 +121,19 @@ class DeleteSession:
     session_id: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CountSessions:
     """Answer: how many sessions are stored."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ListSessions:
     """Answer: every stored session record (for notifications to all sessions)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpireSessions:
     """Delete every session idle past ``idle_timeout``. Answer: the ids deleted."""
@@ -142,6 +150,7 @@ class ClaimOutcome(enum.Enum):
     TOO_MANY = "too_many"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClaimRequest:
     """Mark request ``key`` in flight, unless it already is or ``limit`` are. Answer: ClaimOutcome."""
@@ -151,6 +160,7 @@ class ClaimRequest:
     limit: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReleaseRequest:
     """Mark request ``key`` finished. Answer: None."""
@@ -159,6 +169,7 @@ class ReleaseRequest:
     key: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClaimStandalone:
     """Claim the session's GET stream for reader ``holder`` until ``now + lease``; claiming again renews.
@@ -175,6 +186,7 @@ class ClaimStandalone:
     exclusive: bool = True
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReleaseStandalone:
     """GET reader ``holder`` left having delivered up to ``delivered``. Answer: None.
@@ -187,6 +199,7 @@ class ReleaseStandalone:
     delivered: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OpenStream:
     """Create an empty log for a stream (so a resume right after its priming event finds it). Answer: None.
@@ -204,6 +217,7 @@ class OpenStream:
     max_streams: int = 1 << 30
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AppendEvent:
     """Append one event to a stream's log, keeping at most ``keep`` events no older than ``max_age``.
@@ -224,6 +238,7 @@ class AppendEvent:
     finished_age: float = float("inf")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReadEvents:
     """Answer: a :class:`LogSlice` with the events of a stream after ``after``."""
@@ -235,6 +250,7 @@ class ReadEvents:
     max_age: float
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LogSlice:
     """Part of a stream's log.
@@ -254,6 +270,7 @@ class LogSlice:
     final: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SaveTask:
     """Store a task record if the stored one is at ``expect`` (compare-and-set). Answer: whether it was stored.
@@ -266,6 +283,7 @@ class SaveTask:
     expect: int | None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LoadTask:
     """Answer: the task record, or None if unknown or past its ``expires_at``."""
@@ -274,6 +292,7 @@ class LoadTask:
     now: float
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LostTasks:
     """Answer: up to ``limit`` records of working tasks whose runner's lease ended before ``now``."""
@@ -282,6 +301,7 @@ class LostTasks:
     limit: int = 100
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ListTasks:
     """Answer: a :class:`TaskPage` of session ``session_id``'s tasks (2025-11-25 ``tasks/list``).
@@ -296,6 +316,7 @@ class ListTasks:
     limit: int = 100
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TaskPage:
     """The answer to :class:`ListTasks`: the records, and whether more follow the last."""
@@ -304,6 +325,7 @@ class TaskPage:
     more: bool
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExpireTasks:
     """Forget every task past its ``expires_at``. Answer: None.
