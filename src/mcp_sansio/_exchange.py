@@ -80,6 +80,29 @@ class Exchange:
     whose result is the outputs to carry out, in order.
     """
 
+    # One per POST: slots make it smaller and quicker to build.
+    __slots__ = (
+        "_answers",
+        "_cache",
+        "_chunks",
+        "_now",
+        "_open",
+        "_outgoing",
+        "_progress",
+        "_request_state",
+        "_seq",
+        "_since_disconnect",
+        "_standalone",
+        "_status",
+        "_stream",
+        "batch",
+        "config",
+        "peer",
+        "session_id",
+        "state",
+        "tasks",
+    )
+
     def __init__(
         self,
         *,
@@ -95,6 +118,8 @@ class Exchange:
     ) -> None:
         self.config = config
         self.peer = peer
+        #: The handshake session this exchange belongs to (None when stateless).
+        self.session_id: str | None = peer.session_id
         # A stream key is drawn only when a stream starts: most answers are plain JSON.
         self._stream: str | Callable[[], str] = stream
         self.batch = batch
@@ -121,10 +146,6 @@ class Exchange:
             self._stream = self._stream()
         return self._stream
 
-    @property
-    def session_id(self) -> str | None:
-        """The handshake session this exchange belongs to (None when stateless)."""
-        return self.peer.session_id
 
     @property
     def asks_in_rounds(self) -> bool:
@@ -513,6 +534,6 @@ class Exchange:
         if not done:
             return []
         self.state = transition(EXCHANGE_TRANSITIONS, self.state, ExchangeEvent.FINISH)
-        payload: Any = [a.to_json() for a in self._answers] if self.batch else self._answers[0].to_json()
+        payload: Any = [a.to_json() for a in self._answers] if self.batch else answer.to_json()
         headers = JSON_HEADERS if self.session_id is None else (*JSON_HEADERS, ("mcp-session-id", self.session_id))
         return [SendResponse(self._status, headers, dumps(payload))]

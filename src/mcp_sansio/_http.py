@@ -39,19 +39,19 @@ class Headers:
             # bytes like NBSP, which must reach the validation that refuses them.
             value = (raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value).strip(" \t")
             pairs.append((name, value))
-            size += len(name) + len(value) + 4
-            same = by_name.get(name)
-            if same is None:
-                by_name[name] = [value]
+            size += len(name) + len(value)
+            if name in by_name:
+                by_name[name].append(value)
             else:
-                same.append(value)
-        self._items: tuple[Header, ...] = tuple(pairs)
+                by_name[name] = [value]
+        self._items: list[Header] = pairs  # never handed out: __iter__ gives an iterator
         self._by_name = by_name
-        self._size = size
+        self._size = size + 4 * len(pairs)
 
     def get(self, name: str) -> str | None:
         """The value of ``name`` (several occurrences joined with ``, ``), or None."""
-        values = self._by_name.get(name.lower())
+        # Callers nearly always pass the lower-case name: try it as given before lower-casing.
+        values = self._by_name.get(name) or self._by_name.get(name.lower())
         if values is None:
             return None
         return values[0] if len(values) == 1 else ", ".join(values)
@@ -62,7 +62,7 @@ class Headers:
 
     def only(self, name: str) -> str | None:
         """The single value of ``name``; a repeated header is a client error."""
-        values = self._by_name.get(name.lower(), ())
+        values = self._by_name.get(name) or self._by_name.get(name.lower(), ())
         if len(values) > 1:
             raise RemoteProtocolError(f"Bad Request: header {name} appears {len(values)} times")
         return values[0] if values else None
