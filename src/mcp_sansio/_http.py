@@ -62,10 +62,12 @@ class Headers:
 
     def only(self, name: str) -> str | None:
         """The single value of ``name``; a repeated header is a client error."""
-        values = self._by_name.get(name) or self._by_name.get(name.lower(), ())
+        values = self._by_name.get(name) or self._by_name.get(name.lower())
+        if values is None:
+            return None
         if len(values) > 1:
             raise RemoteProtocolError(f"Bad Request: header {name} appears {len(values)} times")
-        return values[0] if values else None
+        return values[0]
 
     def __len__(self) -> int:
         return len(self._items)
