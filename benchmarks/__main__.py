@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"error: {exc}")
         return 2
     signal.signal(signal.SIGTERM, _on_sigterm)
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # 1,000 streams need 1,000 sockets on each side
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # 10,000 streams need 10,000 sockets on each side
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     started = time.monotonic()
     results, errors = _measure(settings, args)

@@ -22,7 +22,7 @@ from mcp_sansio_asgi import AsgiApp
 
 # Every bound is generous enough for the largest workload (10,000 idle sessions
 # plus the sessions the other steps open); everything else is the default.
-MAX_SESSIONS = 100_000
+MAX_SESSIONS = 1_000_000
 
 _app = App("bench", "1.0.0")
 

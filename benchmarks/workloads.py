@@ -2,8 +2,9 @@
 
 Every workload runs on a freshly started server, so no workload inherits
 another's sessions, garbage or peak memory. Request/response workloads use wrk;
-the streaming, idle-session and open-stream workloads use the httpx client,
-which reads raw bytes and does little per event.
+the streaming and idle-session workloads use the httpx client, which reads raw
+bytes and does little per event; the open-stream workload holds its streams with a
+minimal client of its own (``rawhttp``), cheap enough to hold 10,000.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 import httpx
 
+from . import rawhttp
 from .client import (
     HANDSHAKE,
     STATELESS,
@@ -30,7 +33,7 @@ from .client import (
 )
 from .report import Result
 from .servers import Mode, RunningServer, proc_status_bytes, reset_peak
-from .wrk import run_wrk
+from .wrk import run_wrk, run_wrk_sessions
 
 __all__ = ["Settings", "FULL", "SMOKE", "Workload", "workloads"]
 
@@ -58,7 +61,7 @@ class Settings:
     redis_instances: tuple[int, ...] = (1, 2, 3)  # instance counts of the round-robin rows
 
 
-FULL = Settings(3, 5, 2, (1, 32), 10_000, 10_000, 1_000, 200, 200_000, 500_000, 10_000, 10.0, 600.0)
+FULL = Settings(3, 5, 2, (1, 32), 10_000, 10_000, 10_000, 200, 200_000, 500_000, 10_000, 10.0, 600.0)
 SMOKE = Settings(
     1,
     1,
@@ -205,6 +208,26 @@ def _stream(server: RunningServer, settings: Settings) -> list[Result]:
     ]
 
 
+def _opening(server: RunningServer, settings: Settings) -> list[Result]:
+    load = functools.partial(run_wrk_sessions, server.url, connections=32, version=HANDSHAKE)
+    if settings.warmup:
+        load(seconds=settings.warmup)
+    reset_peak(server.pid)
+    runs = [load(seconds=settings.seconds) for _ in range(settings.rounds)]
+    return [
+        Result(
+            "session opening c=32",
+            server.spec.name,
+            _median([r.rate for r in runs]),
+            "sessions/s",
+            p50_ms=_median([r.p50_ms for r in runs]),
+            p99_ms=_median([r.p99_ms for r in runs]),
+            peak_rss=proc_status_bytes(server.pid, "VmHWM"),
+            note=f"{settings.rounds}x{settings.seconds}s, wrk: initialize + notifications/initialized",
+        )
+    ]
+
+
 def _idle(server: RunningServer, settings: Settings) -> list[Result]:
     n = settings.idle_sessions
     with McpClient(server.url) as client:
@@ -232,44 +255,34 @@ def _idle(server: RunningServer, settings: Settings) -> list[Result]:
 
 async def _open_streams(server: RunningServer, settings: Settings) -> Result:
     n = settings.open_streams
-    sessions = await open_sessions(server.url, n + 1, timeout=settings.step_timeout)
+    sessions = await open_sessions(server.url, n + 1, concurrency=16, timeout=settings.step_timeout)
     pinger = sessions.pop()
     before = proc_status_bytes(server.pid, "VmRSS")
     reset_peak(server.pid)
-    opened = 0
-    failures: list[BaseException] = []
-    all_open, release = asyncio.Event(), asyncio.Event()
-    limits = httpx.Limits(max_connections=n + 8, max_keepalive_connections=0)
-    async with httpx.AsyncClient(timeout=settings.step_timeout, limits=limits) as http:
+    split = urlsplit(server.url)
+    host, port = split.hostname or "127.0.0.1", split.port or 80
+    opening = asyncio.Semaphore(256)  # connects at a time: the listen backlog is finite
+    held: list[rawhttp.Connection] = []
 
-        async def hold(session: str) -> None:
-            nonlocal opened
-            headers = {"accept": "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": HANDSHAKE}
-            try:
-                async with http.stream("GET", server.url, headers=headers) as response:
-                    if response.status_code != 200:
-                        raise RuntimeError(f"GET stream answered HTTP {response.status_code}")
-                    opened += 1
-                    if opened == n:
-                        all_open.set()
-                    await release.wait()
-            except BaseException as exc:
-                failures.append(exc)
-                all_open.set()
-                raise
+    async def hold(session: str) -> None:
+        headers = {"accept": "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": HANDSHAKE}
+        async with opening:
+            connection = await rawhttp.connect(host, port)
+            held.append(connection)
+            reply = await connection.request("GET", split.path, headers, read_body=False)
+        if reply.status != 200:
+            raise RuntimeError(f"GET stream answered HTTP {reply.status}")
 
-        holders = [asyncio.create_task(hold(s)) for s in sessions]
-        try:
-            await asyncio.wait_for(all_open.wait(), settings.step_timeout)
-            if failures:
-                raise failures[0]
-            rss = proc_status_bytes(server.pid, "VmRSS")
-            latencies = await _pings(server.url, pinger, settings.pings)
-            if opened != n or any(h.done() for h in holders):
-                raise RuntimeError("a GET stream ended while the pings ran")
-        finally:
-            release.set()
-            await asyncio.wait_for(asyncio.gather(*holders, return_exceptions=True), settings.step_timeout)
+    try:
+        await asyncio.wait_for(asyncio.gather(*(hold(s) for s in sessions)), settings.step_timeout)
+        await asyncio.sleep(0.5)  # let the server settle before reading its memory
+        rss = proc_status_bytes(server.pid, "VmRSS")
+        latencies = await _pings(server.url, pinger, settings.pings)
+        server.check_alive()
+        if any(c.reader.at_eof() for c in held):
+            raise RuntimeError("a GET stream ended while the pings ran")
+    finally:
+        await asyncio.gather(*(c.close() for c in held), return_exceptions=True)
     latencies.sort()
     return Result(
         f"{n:,} open SSE streams",
@@ -308,6 +321,7 @@ def workloads(settings: Settings) -> list[Workload]:
         Workload("tools/call SSE", "sse", _sse),
         Workload(f"tools/call stateless JSON ({STATELESS})", "json", _stateless),
         Workload(f"stream {settings.chunks:,} chunks", "sse", _stream),
+        Workload("session opening", "sse", _opening),
         Workload(f"{settings.idle_sessions:,} idle sessions", "sse", _idle),
         Workload(f"{settings.open_streams:,} open SSE streams", "sse", _streams),
     ]

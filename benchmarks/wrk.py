@@ -9,12 +9,13 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-__all__ = ["WRK_INSTALL", "Target", "WrkError", "WrkResult", "require_wrk", "run_wrk"]
+__all__ = ["WRK_INSTALL", "Target", "WrkError", "WrkResult", "require_wrk", "run_wrk", "run_wrk_sessions"]
 
 SCRIPT = Path(__file__).with_name("tools_call.lua")
+SESSIONS_SCRIPT = Path(__file__).with_name("sessions.lua")
 WRK_INSTALL = "apt-get update && apt-get install -y wrk   (Debian/Ubuntu package 'wrk')"
 _GRACE = 30.0  # seconds wrk may run past its duration before it is killed
 _REQUEST_TIMEOUT = "10s"  # a slower response counts as a wrk timeout error
@@ -114,6 +115,33 @@ def run_wrk(
         answer,
         session_arg,
     ]
+    data = _run(command, seconds, env)
+    return WrkResult(
+        data["requests"],
+        data["duration_us"] / 1e6,
+        data["p50_us"] / 1e3,
+        data["p99_us"] / 1e3,
+        tuple(data.get("per_thread", ())),
+    )
+
+
+def run_wrk_sessions(url: str, *, connections: int, seconds: int, version: str, threads: int = 1) -> WrkResult:
+    """Open sessions (initialize, then notifications/initialized) for ``seconds``; ``requests`` counts sessions.
+
+    The latency figures are per HTTP request (either kind).
+
+    Raises:
+        WrkError: wrk failed, a connection failed, or any response was not the expected answer.
+    """
+    command = [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"--timeout={_REQUEST_TIMEOUT}"]
+    command += ["-s", str(SESSIONS_SCRIPT), url, "--", version]
+    env = {k: v for k, v in os.environ.items() if k != "MCP_BENCH_TARGETS"}
+    data = _run(command, seconds, env)
+    return WrkResult(data["opened"], data["duration_us"] / 1e6, data["p50_us"] / 1e3, data["p99_us"] / 1e3)
+
+
+def _run(command: list[str], seconds: int, env: dict[str, str]) -> dict[str, Any]:
+    """Run wrk and return its WRK_RESULT line, decoded; every failure is a WrkError."""
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + _GRACE, check=False, env=env)
     except subprocess.TimeoutExpired as exc:  # subprocess.run has killed it
@@ -122,15 +150,9 @@ def run_wrk(
     found = [line.split(" ", 1)[1] for line in lines if line.startswith("WRK_RESULT ")]
     if done.returncode != 0 or not found:
         raise WrkError(f"wrk failed (exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
-    data = json.loads(found[0])
+    data: dict[str, Any] = json.loads(found[0])
     sample = next((line[len("WRK_SAMPLE ") :] for line in lines if line.startswith("WRK_SAMPLE ")), "")
     failures = {k: data[k] for k in ("bad", "connect", "read", "write", "status", "timeout") if data[k]}
     if failures or not data["requests"]:
         raise WrkError(f"wrk saw failures {failures or 'no requests at all'}; first wrong response: {sample!r}")
-    return WrkResult(
-        data["requests"],
-        data["duration_us"] / 1e6,
-        data["p50_us"] / 1e3,
-        data["p99_us"] / 1e3,
-        tuple(data.get("per_thread", ())),
-    )
+    return data

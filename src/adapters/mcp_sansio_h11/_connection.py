@@ -107,12 +107,13 @@ class H11Connection:
                 return False
             assert isinstance(event, h11.Request)
             self._head_request = event.method == b"HEAD"
-            names = {name for name, _ in event.headers}
-            if b"content-length" in names and b"transfer-encoding" in names:
+            # raw_items() is h11's list itself; iterating its Headers goes through Sequence.__iter__.
+            request = HttpRequest.build(event.method, _origin_form(event.target), event.headers.raw_items())
+            headers = request.headers
+            if headers.get("content-length") is not None and headers.get("transfer-encoding") is not None:
                 # RFC 9112 6.1: framing both ways is how requests are smuggled past proxies.
                 await self._refuse(400, "Bad Request: both Content-Length and Transfer-Encoding")
                 return False
-            request = HttpRequest.build(event.method, _origin_form(event.target), event.headers)
             async with aclosing(self._body()) as body:
                 reusable = await self._runtime.serve(request, body, self)
             return reusable and self._finish()
@@ -151,10 +152,12 @@ class H11Connection:
         """
         started = False
         while True:
-            self._data = anyio.Event()  # before looking, so a wake-up between the two is not lost
             event = self._conn.next_event()
             if event is not h11.NEED_DATA:
                 return event  # type: ignore[return-value]  # h11 types NEED_DATA and PAUSED as classes
+            # A fresh event only when waiting (most calls find their event buffered). Nothing
+            # awaits between looking and waiting, so the reader cannot set it in between.
+            self._data = anyio.Event()
             if head and not started and self._conn.trailing_data[0]:
                 started = True
                 deadline = min(deadline, anyio.current_time() + self._timeouts.header)

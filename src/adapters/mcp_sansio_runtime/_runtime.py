@@ -279,7 +279,17 @@ class Runtime:
             log.exception("503 for %s %s: the store failed unexpectedly", request.method, request.target)
             await transport.send_response(self.server.store_unavailable())
             return
-        await self.carry_out(outputs, sink)
+        inline = _inline_handler(outputs)
+        await self.carry_out(outputs if inline is None else [o for o in outputs if o is not inline], sink)
+        if inline is not None:
+            # This request's one handler runs in this task: no task to spawn for the commonest
+            # request. It has no context and is no generator, so it cannot stream: one answer.
+            sink.exchanges.append(inline.exchange)
+            handler = self._run_handler(inline.call, inline.exchange, sink)
+            if not cancels_on_disconnect(sink):
+                await handler
+            elif not await until_disconnected(transport, handler):
+                return  # 2026-07-28: the client left, which cancelled the handler
         if not sink.ready.is_set():
             # A handler will answer. In the handshake revisions a vanished client cancels nothing,
             # so just wait; in 2026-07-28 closing the connection cancels, so watch for it.
@@ -539,6 +549,23 @@ class Runtime:
     async def expire_sessions(self) -> None:
         """Drop idle sessions and stop their handlers (the runtime does it every minute by itself)."""
         await self._unprompted(self.server.expire())
+
+
+def _inline_handler(outputs: list[Output]) -> RunHandler | None:
+    """The one handler of a request that may run in the request's own task, if there is one.
+
+    A handler without a context that is not a generator can only return or raise, so it
+    needs no task of its own; several handlers (a batch) run concurrently, in tasks.
+    """
+    found = None
+    for output in outputs:
+        if isinstance(output, RunHandler):
+            if found is not None:
+                return None
+            found = output
+    if found is None or found.call.streaming or found.call.context_param is not None:
+        return None
+    return found
 
 
 async def _read_limited(chunks: AsyncIterable[bytes], limit: int) -> bytes | None:

@@ -1,0 +1,157 @@
+"""``python -m benchmarks.profile``: where a request's time goes, per request, in the core and the h11 server.
+
+Usage::
+
+    python -m benchmarks.profile core          # the core alone: tools/call JSON exchanges, then SSE events
+    python -m benchmarks.profile h11           # h11 on asyncio under wrk (tools/call JSON, 32 connections)
+    python -m benchmarks.profile h11 --backend trio --tool echo_logged --answer sse
+
+Each prints the CPU time per request without the profiler (what the speed figures
+rest on), then cProfile's top functions by own time, divided by the number of
+requests: microseconds and calls per request. The profiler's own overhead inflates
+every entry about alike, so read the shares, not the sum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .client import HANDSHAKE, McpClient
+from .core_bench import events_per_second, exchanges_per_second
+from .redis_bench import cpu_seconds
+from .servers import HOST, ROOT, free_port
+from .wrk import run_wrk
+
+__all__ = ["top_entries"]
+
+
+def top_entries(stats: pstats.Stats, per: int, limit: int) -> list[str]:
+    """The ``limit`` functions with the most own time, as lines of µs and calls per unit of ``per``."""
+    rows = []
+    for (filename, line, name), (_, calls, own, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        where = name if filename == "~" else f"{Path(filename).name}:{line}({name})"
+        rows.append((own / per * 1e6, calls / per, where))
+    rows.sort(reverse=True)
+    lines = [f"{'µs/req':>8} {'calls/req':>9}  function"]
+    lines += [f"{us:8.2f} {calls:9.2f}  {where}" for us, calls, where in rows[:limit]]
+    return lines
+
+
+def _profile(step: Callable[[], None], per: int, limit: int) -> list[str]:
+    profiler = cProfile.Profile()
+    profiler.runcall(step)
+    return top_entries(pstats.Stats(profiler), per, limit)
+
+
+def _core(limit: int) -> None:
+    count = 30_000
+    start = time.process_time()
+    exchanges_per_second(count, 60.0)
+    print(f"core tools/call JSON: {(time.process_time() - start) / count * 1e6:.2f} µs CPU per exchange")
+    print("\n".join(_profile(lambda: exchanges_per_second(count, 60.0), count, limit)))
+    events = 100_000
+    start = time.process_time()
+    events_per_second(events, 60.0)
+    print(f"\ncore SSE events: {(time.process_time() - start) / events * 1e6:.2f} µs CPU per event")
+    print("\n".join(_profile(lambda: events_per_second(events, 60.0), events, limit)))
+
+
+def _serve(port: int, backend: str, profile_to: Path | None) -> subprocess.Popen[bytes]:
+    profiled = ["-m", "cProfile", "-o", str(profile_to)] if profile_to is not None else []
+    command = [sys.executable, *profiled, "-m", "mcp_sansio_h11.cli", "serve", "benchmarks/app.py:app"]
+    command += ["--host", HOST, "--port", str(port), "--backend", backend]
+    return subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with status {process.returncode}")
+        try:
+            with McpClient(url) as client:
+                client.initialize()
+            return
+        except Exception:  # not listening yet
+            time.sleep(0.1)
+    raise TimeoutError("the server was not ready after 30s")
+
+
+def _load(url: str, args: argparse.Namespace) -> int:
+    """Sessions, then wrk for ``args.seconds``: the requests answered."""
+    with McpClient(url) as client:
+        sessions = [client.initialize() for _ in range(args.connections)]
+    return run_wrk(
+        url,
+        connections=args.connections,
+        seconds=args.seconds,
+        era="handshake",
+        version=HANDSHAKE,
+        tool=args.tool,
+        answer=args.answer,
+        sessions=sessions,
+    ).requests
+
+
+def _h11(args: argparse.Namespace) -> None:
+    port = free_port()
+    url = f"http://{HOST}:{port}/mcp"
+    plain = _serve(port, args.backend, None)
+    try:
+        _wait_ready(url, plain)
+        before = cpu_seconds(plain.pid)
+        requests = _load(url, args)
+        used = cpu_seconds(plain.pid) - before
+    finally:
+        plain.send_signal(signal.SIGINT)
+        plain.wait(30)
+    print(
+        f"h11 {args.backend}, tools/call {args.tool} ({args.answer}), c={args.connections}: "
+        f"{requests / args.seconds:,.0f} req/s, {used / requests * 1e6:.1f} µs server CPU per request"
+    )
+    if args.top == 0:
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "h11.prof"
+        port = free_port()
+        url = f"http://{HOST}:{port}/mcp"
+        profiled = _serve(port, args.backend, output)
+        try:
+            _wait_ready(url, profiled)
+            requests = _load(url, args)
+        finally:
+            profiled.send_signal(signal.SIGINT)
+            profiled.wait(60)
+        print("\n".join(top_entries(pstats.Stats(str(output)), requests, args.top)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and print the profile."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.profile", description=__doc__.split("\n")[0])
+    parser.add_argument("target", choices=["core", "h11"])
+    parser.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
+    parser.add_argument("--tool", default="echo")
+    parser.add_argument("--answer", default="json", choices=["json", "sse"])
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--top", type=int, default=25, help="functions to list (0: only the CPU per request)")
+    args = parser.parse_args(argv)
+    os.chdir(ROOT)
+    if args.target == "core":
+        _core(args.top)
+    else:
+        _h11(args)
+
+
+if __name__ == "__main__":
+    main()
