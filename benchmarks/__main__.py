@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks              # the full run (about 17 minutes); writes benchmarks/results.md
+    python -m benchmarks              # the full run; writes benchmarks/results.md and results.svg (the chart)
     python -m benchmarks --smoke      # every code path, tiny counts, about a minute (CI)
     python -m benchmarks --server trio --workload SSE   # a subset (substring matches)
     python -m benchmarks --workload Redis --no-core     # only the Redis rows (second table)
@@ -31,6 +31,7 @@ from types import FrameType
 
 import mcp_sansio
 
+from .chart import ratio_chart
 from .core_bench import core_results
 from .redis_bench import (
     DEFAULT_URL,
@@ -261,7 +262,12 @@ def main(argv: list[str] | None = None) -> int:
         print(REDIS_LEGEND)
     out = args.out or (Path(tempfile.gettempdir()) / "mcp-sansio-benchmarks-smoke.md" if args.smoke else RESULTS)
     out.write_text(_markdown(results, (redis_results, redis_about), errors, settings, command, elapsed))
-    print(f"\nwrote {out}; took {elapsed:.0f}s")
+    written = [str(out)]
+    if results:  # the chart beside the table: results.md -> results.svg
+        title = f"mcp-sansio vs the official MCP Python SDK: {datetime.date.today():%Y-%m-%d}, {os.cpu_count()} cores"
+        out.with_suffix(".svg").write_text(ratio_chart(results, BASELINE, title))
+        written.append(str(out.with_suffix(".svg")))
+    print(f"\nwrote {' and '.join(written)}; took {elapsed:.0f}s")
     for error in errors:
         _say(f"error: {error}")
     return 1 if errors else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Result", "Baseline", "columns", "table_rows", "text_table", "markdown_table", "LEGEND"]
+__all__ = ["Result", "Baseline", "columns", "ratio", "table_rows", "text_table", "markdown_table", "LEGEND"]
 
 COLUMNS = ("Workload", "Server", "Result", "p50 ms", "p99 ms", "Peak RSS", "vs SDK", "p99 / SDK", "Notes")
 LEGEND = (
@@ -81,12 +81,23 @@ def _baseline(results: Sequence[Result], row: Result, baseline: Baseline) -> Res
     return None
 
 
-def _ratios(row: Result, base: Result | None) -> tuple[str, str]:
+def _better(row: Result, base: Result | None) -> float | None:
     if base is None or row.value is None or base.value is None or row.server == base.server:
-        return "—", "—"
+        return None
     if not (row.value if not row.higher_is_better else base.value):
-        return "—", "—"  # a zero below the measurement's noise (tiny smoke counts) has no ratio
-    better = row.value / base.value if row.higher_is_better else base.value / row.value
+        return None  # a zero below the measurement's noise (tiny smoke counts) has no ratio
+    return row.value / base.value if row.higher_is_better else base.value / row.value
+
+
+def ratio(results: Sequence[Result], row: Result, baseline: Baseline) -> float | None:
+    """How many times better ``row`` is than its baseline's row of the same workload; None without one."""
+    return _better(row, _baseline(results, row, baseline))
+
+
+def _ratios(row: Result, base: Result | None) -> tuple[str, str]:
+    better = _better(row, base)
+    if better is None or base is None:
+        return "—", "—"
     p99 = "—" if row.p99_ms is None or not base.p99_ms else f"{row.p99_ms / base.p99_ms:.2f}"
     return f"{better:.2f}x", p99
 
