@@ -27,26 +27,23 @@ ALLOWED_METHODS: Final = "GET, POST, DELETE"
 class Headers:
     """Case-insensitive, read-only view of request headers (names lower-cased)."""
 
-    __slots__ = ("_by_name", "_items", "_size")
+    __slots__ = ("_by_name", "_raw", "_size")
 
     def __init__(self, items: Iterable[tuple[str | bytes, str | bytes]]) -> None:
-        pairs: list[Header] = []
+        raw = tuple(items)  # our own copy: iteration re-reads it (rarely; lookups use the index)
         by_name: dict[str, list[str]] = {}
         size = 0
-        for raw_name, raw_value in items:  # one pass: this runs for every request
+        for raw_name, raw_value in raw:  # one pass, inlined: this runs for every header of every request
             name = (raw_name.decode("latin-1") if isinstance(raw_name, bytes) else raw_name).lower()
-            # Only HTTP's optional whitespace (SP, HTAB) is trimmed: str.strip() would also eat
-            # bytes like NBSP, which must reach the validation that refuses them.
             value = (raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value).strip(" \t")
-            pairs.append((name, value))
             size += len(name) + len(value)
             if name in by_name:
                 by_name[name].append(value)
             else:
                 by_name[name] = [value]
-        self._items: list[Header] = pairs  # never handed out: __iter__ gives an iterator
+        self._raw = raw
         self._by_name = by_name
-        self._size = size + 4 * len(pairs)
+        self._size = size + 4 * len(raw)
 
     def get(self, name: str) -> str | None:
         """The value of ``name`` (several occurrences joined with ``, ``), or None."""
@@ -70,14 +67,22 @@ class Headers:
         return values[0]
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._raw)
 
     def __iter__(self) -> Iterator[Header]:
-        return iter(self._items)
+        return (_normalized(name, value) for name, value in self._raw)
 
     def size(self) -> int:
         """Bytes the headers take on the wire, roughly (name, value, separators)."""
         return self._size
+
+
+def _normalized(raw_name: str | bytes, raw_value: str | bytes) -> Header:
+    # What Headers.__init__ does inline: lower-case the name, trim the value.
+    name = (raw_name.decode("latin-1") if isinstance(raw_name, bytes) else raw_name).lower()
+    # Only HTTP's optional whitespace (SP, HTAB) is trimmed: str.strip() would also eat
+    # bytes like NBSP, which must reach the validation that refuses them.
+    return name, (raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value).strip(" \t")
 
 
 def _text(value: str | bytes) -> str:
