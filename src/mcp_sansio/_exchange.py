@@ -345,7 +345,8 @@ class Exchange:
         key = request_key(call.request_id)
         chunks = self._chunks.setdefault(key, [])
         chunks.extend(blocks)
-        out = yield from self.start_stream()
+        # Only the first chunk starts the stream: no generator per later chunk.
+        out = (yield from self.start_stream()) if self.state is ExchangeState.PENDING else []
         if type(value) is str and call.progress_token is not None and key in self._open:
             # The hot path of a text-streaming tool: the same bytes the general path below
             # builds, without building and encoding the notification's dicts.

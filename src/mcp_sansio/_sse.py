@@ -35,6 +35,11 @@ def parse_event_id(value: str) -> EventId | None:
 
 def frame_event(data: bytes, *, event_id: str | None = None, retry_ms: int | None = None) -> bytes:
     """One SSE event of type ``message``; multi-line data becomes several ``data:`` lines."""
+    if retry_ms is None and b"\n" not in data and b"\r" not in data:
+        # Every event but a priming one: compact JSON never has raw line breaks.
+        if event_id is None:
+            return b"event: message\ndata: %b\n\n" % data
+        return b"id: %b\nevent: message\ndata: %b\n\n" % (event_id.encode("ascii"), data)
     parts: list[bytes] = []
     if event_id is not None:
         parts.append(b"id: " + event_id.encode("ascii") + b"\n")
