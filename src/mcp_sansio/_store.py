@@ -456,7 +456,9 @@ class MemoryStore:
         logs.setdefault(command.stream, _Log())
 
     def _release(self, command: ReleaseRequest) -> None:
-        self._in_flight.get(command.session_id, set()).discard(command.key)
+        keys = self._in_flight.get(command.session_id)
+        if keys is not None:
+            keys.discard(command.key)
 
     def _claim_standalone(self, command: ClaimStandalone) -> int | None:
         if command.session_id not in self._sessions:
