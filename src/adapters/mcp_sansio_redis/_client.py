@@ -326,10 +326,11 @@ class RedisClient:
     async def post(self, *args: Arg) -> None:
         """Send an idempotent write without waiting for its reply where that is possible (asyncio).
 
-        It is written before this returns, so every later command of this client reaches
-        Redis after it; if the connection fails before its reply, it is sent again on the
-        next connection (hence idempotent only). An error reply is logged. On trio it is
-        an ordinary :meth:`execute` (a pooled connection cannot leave a reply unread).
+        Every later command of this client reaches Redis after it: it goes in the same
+        write as the next one, or on its own within a few milliseconds (``_mux.POST_DELAY``);
+        if the connection fails before its reply, it is sent again on the next connection
+        (hence idempotent only). An error reply is logged. On trio it is an ordinary
+        :meth:`execute` (a pooled connection cannot leave a reply unread).
 
         Raises:
             RedisUnavailableError: Redis cannot be reached (nothing was sent).

@@ -13,9 +13,11 @@ A waiter that is cancelled leaves its place in the queue: its reply, when it com
 dropped, so no reply is ever handed to the wrong command. A reply that takes longer than
 ``timeout`` (one timer per connection, not per command), a lost connection or a reply
 that does not parse fails the connection and every command waiting on it. Commands
-sent with :meth:`SharedConnection.post` are not waited for; if the connection fails
-before their reply, they are handed back (:attr:`SharedConnection.unanswered`) to be
-sent again on the next connection, so only idempotent commands may be posted.
+sent with :meth:`SharedConnection.post` are not waited for: they travel with the next
+command (within ``POST_DELAY`` at the latest), so their replies cost no wake-up of their
+own; if the connection fails before their reply, they are handed back
+(:attr:`SharedConnection.unanswered`) to be sent again on the next connection, so only
+idempotent commands may be posted.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ from typing import Any, cast
 
 from ._resp import RedisStoreError, RedisUnavailableError, Reply, ReplyError, new_reader
 
-__all__ = ["SharedConnection"]
+__all__ = ["SharedConnection", "POST_DELAY"]
+
+# Seconds a posted command may wait for the next command to travel with.
+POST_DELAY = 0.002
 
 log = logging.getLogger("mcp_sansio.redis")
 
@@ -62,7 +67,10 @@ class SharedConnection(asyncio.Protocol):
         self._waiting: deque[_Waiter] = deque()
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._outbox: list[bytes] | None = None  # written together at the next loop iteration
+        self._outbox: list[bytes] = []  # commands not written yet, in order
+        self._unwritten = 0  # how many of the waiters those are
+        self._flush_soon = False  # a write is scheduled for the next loop iteration
+        self._flush_later: asyncio.TimerHandle | None = None  # a write is scheduled for posted commands
 
     # -- asyncio.Protocol ---------------------------------------------------------------
 
@@ -128,7 +136,7 @@ class SharedConnection(asyncio.Protocol):
         return [await future for future in futures if future is not None]
 
     def post(self, payload: bytes) -> None:
-        """Send one encoded idempotent command without waiting for its reply (see the module docstring).
+        """Queue one encoded idempotent command, not waiting for its reply (see the module docstring).
 
         Raises:
             RedisUnavailableError: The connection is closed.
@@ -148,29 +156,38 @@ class SharedConnection(asyncio.Protocol):
                 f"the connection to Redis at {self.url} is closed", reason="the connection is closed"
             )
         deadline = self.loop.time() + self.timeout if self.timeout is not None else float("inf")
-        busy = bool(self._waiting)
         futures: list[asyncio.Future[Reply] | None] = []
         for _ in range(count):
             future = None if posted else self.loop.create_future()
             self._waiting.append(_Waiter(future, deadline, payload if posted else None))
             futures.append(future)
-        if self._outbox is not None:
-            self._outbox.append(payload)
-        elif busy:
-            # Commands are in flight: the next loop iteration writes this with whatever else the
-            # running tasks send meanwhile, in one system call (an idle connection writes at once).
-            self._outbox = [payload]
-            self.loop.call_soon(self._flush)
-        else:
-            transport.write(payload)
+        self._outbox.append(payload)
+        self._unwritten += count
         if self._timer is None and self.timeout is not None:
             self._timer = self.loop.call_at(deadline, self._check_deadline)
+        if posted:
+            # Nobody waits for it: it goes with the next command this client sends (its reply then
+            # arrives with that one's), or after POST_DELAY at the latest.
+            if self._flush_later is None and not self._flush_soon:
+                self._flush_later = self.loop.call_later(POST_DELAY, self._flush)
+        elif len(self._waiting) == self._unwritten:
+            self._flush()  # nothing else in flight: write at once
+        elif not self._flush_soon:
+            # Commands are in flight: the next loop iteration writes this with whatever else the
+            # running tasks send meanwhile, in one system call.
+            self._flush_soon = True
+            self.loop.call_soon(self._flush)
         return futures
 
     def _flush(self) -> None:
-        outbox, self._outbox = self._outbox, None
-        if outbox and not self.broken and self._transport is not None:
-            self._transport.write(b"".join(outbox))
+        self._flush_soon = False
+        if self._flush_later is not None:
+            self._flush_later.cancel()
+            self._flush_later = None
+        if self._outbox and not self.broken and self._transport is not None:
+            self._transport.write(b"".join(self._outbox))
+        self._outbox.clear()
+        self._unwritten = 0
 
     def _check_deadline(self) -> None:
         # One timer per connection: it looks at the oldest waiter (the earliest deadline) only.
@@ -188,6 +205,11 @@ class SharedConnection(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._flush_later is not None:
+            self._flush_later.cancel()
+            self._flush_later = None
+        self._outbox.clear()
+        self._unwritten = 0
         first = not self.broken
         self.broken = True
         if first and self._transport is not None:
