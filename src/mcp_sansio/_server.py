@@ -83,6 +83,7 @@ from ._store import (
     ExpireSessions,
     ExpireTasks,
     ListSessions,
+    LoadAndClaim,
     LoadSession,
     LogSlice,
     LostTasks,
@@ -98,6 +99,10 @@ from ._tasks import change_task, lost_task_fate, resume_task
 from ._versions import HANDSHAKE_VERSIONS, has_batches, has_priming, negotiate
 
 __all__ = ["Server"]
+
+# A session's last_seen is refreshed at most this often (seconds): idle expiry needs no finer
+# grain, and a save per request would cost a store write per request.
+_TOUCH_EVERY = 1.0
 
 
 _HOST_CACHE_SIZE = 512
@@ -334,17 +339,28 @@ class Server:
         if session_id is None:
             raise RemoteProtocolError("Bad Request: Mcp-Session-Id header is required")
         record: SessionRecord | None = yield LoadSession(session_id, self.clock(), self.config.session_idle_timeout)
-        return self._loaded(record, principal)
-
-    def _loaded(self, record: SessionRecord | None, principal: Principal | None) -> SessionRecord:
         # Another principal's session is answered exactly like an unknown one: ids do not leak.
         if record is None or record.principal != (principal.key if principal is not None else None):
-            raise RemoteProtocolError(
-                "Not Found: unknown or terminated session; initialize a new one",
-                error_status_hint=404,
-                code=SESSION_NOT_FOUND,
-            )
+            raise _session_not_found()
         return record
+
+    def _load_claiming(
+        self, session_id: str | None, principal: Principal | None, request: Request
+    ) -> Plan[tuple[SessionRecord, ClaimOutcome]]:
+        """:meth:`_load`, refreshing last_seen and claiming ``request`` in the same store command."""
+        if session_id is None:
+            raise RemoteProtocolError("Bad Request: Mcp-Session-Id header is required")
+        owner = principal.key if principal is not None else None
+        config = self.config
+        key = request_key(request.id)
+        command = LoadAndClaim(
+            session_id, self.clock(), config.session_idle_timeout, owner, key, config.max_in_flight, _TOUCH_EVERY
+        )
+        found: tuple[SessionRecord | None, ClaimOutcome | None] = yield command
+        record, outcome = found
+        if record is None or outcome is None:  # unknown, or another principal's (nothing was claimed)
+            raise _session_not_found()
+        return record, outcome
 
     def _delete(self, request: HttpRequest, principal: Principal | None) -> Plan[list[Output]]:
         session_id = request.headers.only("mcp-session-id")
@@ -372,19 +388,18 @@ class Server:
             if session_id is not None:
                 raise RemoteProtocolError("Invalid Request: this session is already initialized")
             return (yield from self._initialize(messages[0], principal))  # type: ignore[arg-type]
-        if session_id is None:
-            raise RemoteProtocolError("Bad Request: Mcp-Session-Id header is required")
-        now = self.clock()
-        # Loaded here rather than through _load: one generator hop less on every request.
-        loaded: SessionRecord | None = yield LoadSession(session_id, now, self.config.session_idle_timeout)
-        session = self._loaded(loaded, principal)
+        claimed: ClaimOutcome | None = None
+        if not batch and isinstance(first, Request) and refusal_for(first, principal, self.app, self.auth) is None:
+            # The usual POST, one request: one store command finds the session and claims the request.
+            session, claimed = yield from self._load_claiming(session_id, principal, first)
+        else:
+            session = yield from self._load(session_id, principal)
         if batch and not has_batches(session.protocol_version):
             raise RemoteProtocolError(
                 f"Invalid Request: JSON-RPC batches are not allowed under protocol version {session.protocol_version}"
             )
-        # Refresh last_seen at most once a second: idle expiry needs no finer grain, and a
-        # save per request would cost a store write per request.
-        touched = now - session.last_seen >= 1.0
+        now = self.clock()
+        touched = now - session.last_seen >= _TOUCH_EVERY
         outputs: list[Output] = []
         requests: list[Request] = []
         before = session
@@ -401,7 +416,7 @@ class Server:
             yield update
         if not requests:
             return [*outputs, SendResponse(202)]
-        return outputs + (yield from self._requests(session, requests, batch, principal))
+        return outputs + (yield from self._requests(session, requests, batch, principal, claimed))
 
     def _initialize(self, message: Request, principal: Principal | None) -> Plan[list[Output]]:
         params = message.params or {}
@@ -457,8 +472,14 @@ class Server:
         return session
 
     def _requests(
-        self, session: SessionRecord, requests: list[Request], batch: bool, principal: Principal | None
+        self,
+        session: SessionRecord,
+        requests: list[Request],
+        batch: bool,
+        principal: Principal | None,
+        claimed: ClaimOutcome | None = None,
     ) -> Plan[list[Output]]:
+        """Claim (unless ``claimed`` says how the claim of the only request went) and run the requests."""
         accepted: list[Request] = []
         refused: list[ErrorResponse] = []
         guarded = self.auth is not None or self.app.authorizer is not None
@@ -470,7 +491,11 @@ class Server:
                 reason = denied.error() if isinstance(denied, AuthRefusal) else denied
                 refused.append(ErrorResponse(req.id, INVALID_REQUEST, reason.message))
                 continue
-            outcome: ClaimOutcome = yield ClaimRequest(session.id, request_key(req.id), self.config.max_in_flight)
+            outcome: ClaimOutcome = (
+                claimed
+                if claimed is not None
+                else (yield ClaimRequest(session.id, request_key(req.id), self.config.max_in_flight))
+            )
             if outcome is ClaimOutcome.CLAIMED:
                 accepted.append(req)
                 continue
@@ -691,3 +716,11 @@ class Server:
         """Drop sessions idle past ``config.session_idle_timeout``."""
         gone: list[str] = yield ExpireSessions(self.clock(), self.config.session_idle_timeout)
         return [SessionClosed(session_id) for session_id in gone]
+
+
+def _session_not_found() -> RemoteProtocolError:
+    return RemoteProtocolError(
+        "Not Found: unknown or terminated session; initialize a new one",
+        error_status_hint=404,
+        code=SESSION_NOT_FOUND,
+    )

@@ -31,6 +31,7 @@ __all__ = [
     "ExpireSessions",
     "ClaimRequest",
     "ClaimOutcome",
+    "LoadAndClaim",
     "ReleaseRequest",
     "ClaimStandalone",
     "ReleaseStandalone",
@@ -161,6 +162,31 @@ class ClaimRequest:
 
 
 @fast_init
+@dataclass(frozen=True, slots=True)
+class LoadAndClaim:
+    """:class:`LoadSession`, then for a session found that belongs to ``principal``: refresh and claim.
+
+    One command for what a POST with one request needs before it runs, so a remote
+    store answers it in one round trip. For a session that is found and whose
+    ``principal`` is this one, ``last_seen`` moves to ``now`` if it is ``touch_after``
+    seconds old or older (as :class:`UpdateSession` would), then request ``key`` is
+    claimed as by :class:`ClaimRequest`. Another principal's session is neither
+    touched nor claimed in.
+
+    Answer: ``(record, outcome)``: the record as :class:`LoadSession` answers it
+    (``last_seen`` refreshed), and the :class:`ClaimOutcome`, or None when nothing was
+    claimed (no such session, or another principal's).
+    """
+
+    session_id: str
+    now: float
+    idle_timeout: float
+    principal: str | None
+    key: str
+    limit: int
+    touch_after: float = float("inf")
+
+
 @dataclass(frozen=True, slots=True)
 class ReleaseRequest:
     """Mark request ``key`` finished. Answer: None."""
@@ -345,6 +371,7 @@ StoreCommand = (
     | ListSessions
     | ExpireSessions
     | ClaimRequest
+    | LoadAndClaim
     | ReleaseRequest
     | ClaimStandalone
     | ReleaseStandalone
@@ -406,6 +433,7 @@ class MemoryStore:
             ListSessions: lambda c: list(self._sessions.values()),
             ExpireSessions: self._expire,
             ClaimRequest: self._claim,
+            LoadAndClaim: self._load_and_claim,
             ReleaseRequest: self._release,
             ClaimStandalone: self._claim_standalone,
             ReleaseStandalone: self._release_standalone,
@@ -427,6 +455,14 @@ class MemoryStore:
             self._delete(command.session_id)
             return None
         return record
+
+    def _load_and_claim(self, command: LoadAndClaim) -> tuple[SessionRecord | None, ClaimOutcome | None]:
+        record = self._load(LoadSession(command.session_id, command.now, command.idle_timeout))
+        if record is None or record.principal != command.principal:
+            return record, None
+        if command.now - record.last_seen >= command.touch_after:
+            record = self._sessions[record.id] = replace(record, last_seen=command.now)
+        return record, self._claim(ClaimRequest(command.session_id, command.key, command.limit))
 
     def _save(self, command: SaveSession) -> None:
         self._sessions[command.record.id] = command.record

@@ -371,7 +371,7 @@ def test_a_batch_whose_every_request_is_refused_is_answered_with_their_errors() 
 
 def test_two_requests_changing_one_session_at_once_both_take_effect(harness: Harness) -> None:
     """Plans run concurrently once store commands are awaited: each stores only what it changed."""
-    from mcp_sansio import HttpRequest, LoadSession, UpdateSession
+    from mcp_sansio import HttpRequest, LoadAndClaim, LoadSession, UpdateSession
 
     session = harness.initialize()
     harness.now[0] += 5  # both requests also refresh last_seen
@@ -382,9 +382,10 @@ def test_two_requests_changing_one_session_at_once_both_take_effect(harness: Har
 
     level = plan_of({"jsonrpc": "2.0", "id": 1, "method": "logging/setLevel", "params": {"level": "error"}})
     subscribe = plan_of({"jsonrpc": "2.0", "id": 2, "method": "resources/subscribe", "params": {"uri": "demo://a"}})
-    # Both load the same record before either writes (as two instances would).
+    # Both load the same record before either writes (as two instances would); a single
+    # request is claimed (and last_seen refreshed) by the same command.
     commands = [next(level), next(subscribe)]
-    assert all(isinstance(c, LoadSession) for c in commands)
+    assert all(isinstance(c, LoadAndClaim) for c in commands)
     answers = [harness.store.execute(c) for c in commands]
     results = []
     for plan, answer in zip((level, subscribe), answers, strict=True):

@@ -31,7 +31,7 @@ class AwaitedStore:
 async def test_initialize_tool_call_disconnect_and_resume_through_an_awaited_store() -> None:
     store = AwaitedStore()
     await disconnect_then_resume(store)
-    for name in ("CountSessions", "SaveSession", "LoadSession", "ClaimRequest", "AppendEvent", "ReadEvents"):
+    for name in ("CountSessions", "SaveSession", "LoadSession", "LoadAndClaim", "AppendEvent", "ReadEvents"):
         assert name in store.commands, name
 
 

@@ -16,6 +16,7 @@ from mcp_sansio import (
     DeleteSession,
     ExpireSessions,
     ListSessions,
+    LoadAndClaim,
     LoadSession,
     OpenStream,
     ReadEvents,
@@ -270,3 +271,76 @@ async def test_concurrent_claims_from_two_instances_admit_exactly_the_limit(stor
     assert distinct.count(ClaimOutcome.TOO_MANY) == 30
     assert same.count(ClaimOutcome.CLAIMED) == 1
     assert same.count(ClaimOutcome.DUPLICATE) == 39
+
+
+# -- LoadAndClaim ------------------------------------------------------------------------------
+
+
+async def load_and_claim(
+    store: AsyncStore, key: str, *, now: float = 1000.0, principal: str | None = None, limit: int = 2, **options: float
+) -> tuple[SessionRecord | None, ClaimOutcome | None]:
+    found: tuple[SessionRecord | None, ClaimOutcome | None] = await store.execute(
+        LoadAndClaim("s1", now, options.get("idle", IDLE), principal, key, limit, options.get("touch_after", 1e9))
+    )
+    return found
+
+
+async def test_load_and_claim_loads_then_claims_as_the_two_commands_would(store: AsyncStore) -> None:
+    assert await load_and_claim(store, "a") == (None, None)  # no session: nothing claimed
+    await store.execute(SaveSession(record("s1", client_info={"n": 1})))
+    assert await load_and_claim(store, "a") == (record("s1", client_info={"n": 1}), ClaimOutcome.CLAIMED)
+    assert (await load_and_claim(store, "a"))[1] is ClaimOutcome.DUPLICATE
+    assert (await load_and_claim(store, "b"))[1] is ClaimOutcome.CLAIMED
+    assert (await load_and_claim(store, "c"))[1] is ClaimOutcome.TOO_MANY
+    assert (await load_and_claim(store, "a"))[1] is ClaimOutcome.DUPLICATE  # duplicate wins over full
+    # The claims are the ones ClaimRequest and ReleaseRequest see.
+    assert await store.execute(ClaimRequest("s1", "b", 3)) is ClaimOutcome.DUPLICATE
+    await store.execute(ReleaseRequest("s1", "a"))
+    assert (await load_and_claim(store, "c"))[1] is ClaimOutcome.CLAIMED
+
+
+async def test_load_and_claim_claims_nothing_in_another_principals_session(store: AsyncStore) -> None:
+    await store.execute(SaveSession(record("s1", 1000.0, principal="alice")))
+    found, outcome = await load_and_claim(store, "a", now=1500.0, principal="mallory", touch_after=1.0)
+    assert found is not None and found.principal == "alice" and outcome is None
+    assert (await load(store, "s1", 1500.0)).last_seen == 1000.0  # not touched either
+    assert await store.execute(ClaimRequest("s1", "a", 8)) is ClaimOutcome.CLAIMED  # "a" was free
+    assert (await load_and_claim(store, "b", principal="alice"))[1] is ClaimOutcome.CLAIMED
+    # A session of nobody's (no authorization) is claimed in by nobody else.
+    await store.execute(SaveSession(record("s1", 1000.0)))
+    assert (await load_and_claim(store, "c", principal="alice", limit=8))[1] is None
+    assert (await load_and_claim(store, "c", limit=8))[1] is ClaimOutcome.CLAIMED
+
+
+async def test_load_and_claim_refreshes_last_seen_once_it_is_touch_after_old(store: AsyncStore) -> None:
+    await store.execute(SaveSession(record("s1", 1000.0)))
+    found, _ = await load_and_claim(store, "a", now=1000.5, touch_after=1.0)
+    assert found is not None and found.last_seen == 1000.0  # younger than touch_after: left alone
+    found, _ = await load_and_claim(store, "b", now=1001.25, touch_after=1.0)
+    assert found is not None and found.last_seen == 1001.25  # the answer holds the refreshed record
+    assert (await load(store, "s1", 1001.25)).last_seen == 1001.25
+    assert await store.execute(ExpireSessions(1050.0, 49.0)) == []  # the index moved too
+    assert await store.execute(ExpireSessions(1050.5, 49.0)) == ["s1"]
+
+
+async def test_load_and_claim_of_a_session_idle_past_the_timeout_deletes_it(store: AsyncStore) -> None:
+    await with_log(store, "s1")
+    await store.execute(SaveSession(record("s1", 100.0)))
+    assert await load_and_claim(store, "a", now=500.0, idle=100.0) == (None, None)
+    assert await store.execute(CountSessions()) == 0
+    assert not await known(store, "s1")
+
+
+async def test_concurrent_loads_and_claims_from_two_instances_admit_exactly_the_limit(stores: Stores) -> None:
+    first, second = stores.new(), stores.new()
+    await first.execute(SaveSession(record("s1")))
+    outcomes: list[ClaimOutcome | None] = []
+
+    async def claim(store: AsyncStore, key: str) -> None:
+        outcomes.append((await load_and_claim(store, key, limit=10))[1])
+
+    async with anyio.create_task_group() as tg:
+        for n in range(40):
+            tg.start_soon(claim, (first, second)[n % 2], f"k{n % 30}")
+    assert outcomes.count(ClaimOutcome.CLAIMED) == 10
+    assert outcomes.count(ClaimOutcome.TOO_MANY) + outcomes.count(ClaimOutcome.DUPLICATE) == 30

@@ -352,12 +352,17 @@ def test_notifications_must_be_accepted() -> None:
 
 
 def test_in_flight_limits_and_duplicates() -> None:
-    m = broken(lambda o: o, ClaimRequest=lambda c, a: ClaimOutcome.CLAIMED)
+    # A store that claims whatever it is asked to, alone or with the session's load.
+    always = {
+        "ClaimRequest": lambda c, a: ClaimOutcome.CLAIMED,
+        "LoadAndClaim": lambda c, a: (a[0], None if a[1] is None else ClaimOutcome.CLAIMED),
+    }
+    m = broken(lambda o: o, **always)
     session(m)
     call(m, COUNT, eager=False)
     caught(m, lambda: m.request(Given(PING), pick=0, token=False, id_kind="reuse", eager=True, batch=0),
            "already in flight")
-    m = broken(lambda o: o, Config(max_in_flight=1), ClaimRequest=lambda c, a: ClaimOutcome.CLAIMED)
+    m = broken(lambda o: o, Config(max_in_flight=1), **always)
     session(m)
     call(m, COUNT, eager=False)
     caught(m, lambda: call(m, PING), "expected 429")

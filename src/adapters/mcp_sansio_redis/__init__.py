@@ -7,12 +7,15 @@ Theory of operation
 ``MemoryStore`` does, so that several server processes can serve one session. It is
 an ``AsyncStore`` for the runtime: ``await store.execute(command)``.
 
-**Talking to Redis.** A small RESP client on anyio sockets (``RedisClient``): the same
-code on asyncio and trio, no worker threads, a pool of connections that tasks borrow
-for one command at a time (no lock, no background task), hiredis's parser when
-installed. Each command is one round trip: a single Redis command or one Lua script
-(atomic in Redis: nothing interleaves with it). A connection that fails or is
-interrupted mid-exchange is closed, never reused. Redis that cannot be reached raises
+**Talking to Redis.** A small RESP client (``RedisClient``), asyncio and trio alike, no
+worker threads, hiredis's parser when installed. On asyncio all tasks share one
+connection: commands are pipelined and each reply goes to its command in order
+(``_mux``); on trio tasks borrow pooled connections one command at a time (no lock, no
+background task). Each command is one round trip: a single Redis command or one Lua
+script (atomic in Redis: nothing interleaves with it). A POST with one request costs one:
+``LoadAndClaim`` finds the session, refreshes it and claims the request in one script;
+its ``ReleaseRequest`` is posted, not waited for (it travels with the next command). A
+connection that fails or times out is closed, never reused. Redis that cannot be reached raises
 ``RedisUnavailableError`` naming the URL (that request fails, the server serves on, and
 the store reconnects once Redis answers); any other unexpected reply raises
 ``RedisStoreError``. ``RedisStore.ping()`` is the start-up check: its error is one line,
@@ -39,8 +42,10 @@ percent-encoded; ``<stream>`` a stream key as the core names it, ``0`` for GET):
                                SaveSession (at initialize); UpdateSession's script then writes only
                                the fields it names (subscriptions changed as a set inside the script).
                                TTL: session TTL (idle_timeout + grace), refreshed by Save/UpdateSession.
-    P inflight:<sid>    SET    keys of the session's requests in flight (ClaimRequest/ReleaseRequest).
-                               TTL: session TTL, refreshed by ClaimRequest and SaveSession.
+    P inflight:<sid>    SET    keys of the session's requests in flight (ClaimRequest, LoadAndClaim,
+                               ReleaseRequest). TTL: session TTL, refreshed by ClaimRequest and
+                               SaveSession, set by LoadAndClaim when it creates the set and
+                               refreshed by it with the session's keys (at most once a second).
                                (In memory, too, claims are not tied to a stored session.)
     P standalone:<sid>  HASH   the session's GET stream (ClaimStandalone/ReleaseStandalone): h=<holder>
                                and x=<lease end, a clock reading> while claimed (both gone once released),

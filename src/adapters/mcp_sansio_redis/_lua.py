@@ -21,6 +21,7 @@ __all__ = [
     "LIST",
     "EXPIRE",
     "CLAIM",
+    "LOAD_CLAIM",
     "CLAIM_GET",
     "RELEASE_GET",
     "OPEN",
@@ -202,6 +203,51 @@ if redis.call('SCARD', k) >= tonumber(ARGV[4]) then return 2 end
 redis.call('SADD', k, ARGV[3])
 extend(k, ARGV[5])
 return 0
+""",
+)
+
+# ARGV: prefix, session id, now, idle timeout, principal (as the record's JSON), request key, limit,
+# touch after (seconds), ttl ms. Reply: {the record's flat hash or {}, outcome}: outcome as CLAIM's,
+# or -1 when nothing was claimed (no such session, or another principal's: then nothing is written).
+LOAD_CLAIM: Final = _script(
+    "LoadAndClaim",
+    r"""
+local sid, now = ARGV[2], num(ARGV[3])
+local e = esc(sid)
+local key = P .. 'session:' .. e
+local rec = redis.call('HGETALL', key)
+if #rec == 0 then return {{}, -1} end
+local last = num(field(rec, 'last_seen'))
+if now - last > num(ARGV[4]) then
+  drop_session(sid)
+  return {{}, -1}
+end
+local owner = 'null'  -- records stored before sessions were bound to principals have no field
+for i = 1, #rec, 2 do
+  if rec[i] == 'principal' then owner = rec[i + 1] end
+end
+if owner ~= ARGV[5] then return {rec, -1} end
+local k = P .. 'inflight:' .. e
+if now - last >= num(ARGV[8]) and now > last then
+  redis.call('HSET', key, 'last_seen', ARGV[3])
+  redis.call('ZADD', P .. 'sessions', ARGV[3], sid)
+  for i = 1, #rec, 2 do
+    if rec[i] == 'last_seen' then rec[i + 1] = ARGV[3] end
+  end
+  for _, kk in ipairs({key, P .. 'sessions', k, P .. 'streams:' .. e, P .. 'standalone:' .. e}) do
+    extend(kk, ARGV[9])
+  end
+end
+-- As CLAIM, in fewer calls (this runs for every request): SADD tells a duplicate, and a set that
+-- was empty is a new key (Redis drops empty sets) whose TTL is set here; a set that stays gets
+-- its TTL lengthened with the session's above.
+local count = redis.call('SCARD', k)
+if count >= tonumber(ARGV[7]) then
+  return {rec, redis.call('SISMEMBER', k, ARGV[6]) == 1 and 1 or 2}
+end
+if redis.call('SADD', k, ARGV[6]) == 0 then return {rec, 1} end
+if count == 0 then redis.call('PEXPIRE', k, ARGV[9]) end
+return {rec, 0}
 """,
 )
 

@@ -1,4 +1,7 @@
-"""``RedisStore``: the core's store commands, each one round trip to Redis (a script or a single command)."""
+"""``RedisStore``: the core's store commands, each one round trip to Redis (a script or a single command).
+
+ReleaseRequest is the exception: it is posted (``RedisClient.post``), not waited for.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from mcp_sansio import (
     ExpireTasks,
     ListSessions,
     ListTasks,
+    LoadAndClaim,
     LoadSession,
     LoadTask,
     LogSlice,
@@ -44,6 +48,7 @@ __all__ = ["RedisStore"]
 T = TypeVar("T")
 _CLAIMS = {0: ClaimOutcome.CLAIMED, 1: ClaimOutcome.DUPLICATE, 2: ClaimOutcome.TOO_MANY}
 _MAX_ENTRY_ID = 2**64 - 1
+_DECODED = 4096  # session records kept decoded (by their stored fields)
 
 
 class RedisStore:
@@ -85,6 +90,9 @@ class RedisStore:
         self._idle_timeout = idle_timeout
         self._grace = ttl_grace
         self._max_ttl = max_ttl
+        # The last record decoded per session, by the fields it came from: most requests find the
+        # same fields (last_seen moves once a second), and decoding them costs more than comparing.
+        self._decoded: dict[str, tuple[list[Any], SessionRecord]] = {}
         self._dispatch: dict[type, Callable[[Any], Awaitable[Any]]] = {
             LoadSession: self._load,
             SaveSession: self._save,
@@ -94,6 +102,7 @@ class RedisStore:
             ListSessions: self._list,
             ExpireSessions: self._expire,
             ClaimRequest: self._claim,
+            LoadAndClaim: self._load_claim,
             ReleaseRequest: self._release,
             ClaimStandalone: self._claim_get,
             ReleaseStandalone: self._release_get,
@@ -162,7 +171,17 @@ class RedisStore:
         self._idle_timeout = max(self._idle_timeout, command.idle_timeout)
         reply = await _lua.LOAD(self.client, (), (self.prefix, command.session_id, command.now, command.idle_timeout))
         flat = _expect(reply, list, "LoadSession")
-        return decode_record(flat) if flat else None
+        return self._record(command.session_id, flat) if flat else None
+
+    def _record(self, session_id: str, flat: list[Any]) -> SessionRecord:
+        known = self._decoded.get(session_id)
+        if known is not None and known[0] == flat:
+            return known[1]
+        record = decode_record(flat)
+        if len(self._decoded) >= _DECODED:
+            self._decoded.clear()
+        self._decoded[session_id] = (flat, record)
+        return record
 
     async def _save(self, command: SaveSession) -> None:
         record = command.record
@@ -213,9 +232,21 @@ class RedisStore:
             raise RedisStoreError(f"Redis at {self.url} gave ClaimRequest an unexpected answer")
         return outcome
 
+    async def _load_claim(self, command: LoadAndClaim) -> tuple[SessionRecord | None, ClaimOutcome | None]:
+        self._idle_timeout = max(self._idle_timeout, command.idle_timeout)
+        principal = "null" if command.principal is None else dump_json(command.principal)
+        args: tuple[Arg, ...] = (self.prefix, command.session_id, command.now, command.idle_timeout, principal)
+        args += (command.key, command.limit, float(command.touch_after), self._session_ttl())
+        reply = _expect(await _lua.LOAD_CLAIM(self.client, (), args), list, "LoadAndClaim")
+        if len(reply) != 2 or not isinstance(reply[0], list) or (reply[1] != -1 and reply[1] not in _CLAIMS):
+            raise RedisStoreError(f"Redis at {self.url} gave LoadAndClaim an unexpected answer: {reply!r}")
+        flat, outcome = reply
+        return (self._record(command.session_id, flat) if flat else None), _CLAIMS.get(outcome)
+
     async def _release(self, command: ReleaseRequest) -> None:
-        key = self.keys.in_flight(command.session_id)
-        _expect(await self.client.execute("SREM", key, command.key), int, "ReleaseRequest")
+        # Not waited for (SREM is idempotent, resent if its reply is lost): it reaches Redis before
+        # whatever this instance sends next, and within a few milliseconds in any case.
+        await self.client.post("SREM", self.keys.in_flight(command.session_id), command.key)
 
     # -- the GET stream's claim and cursor -------------------------------------------
 
