@@ -344,23 +344,24 @@ class Server:
             raise _session_not_found()
         return record
 
-    def _load_claiming(
-        self, session_id: str | None, principal: Principal | None, request: Request
-    ) -> Plan[tuple[SessionRecord, ClaimOutcome]]:
-        """:meth:`_load`, refreshing last_seen and claiming ``request`` in the same store command."""
+    def _load_and_claim(self, session_id: str | None, principal: Principal | None, request: Request) -> LoadAndClaim:
+        """The command that loads the session, refreshes last_seen and claims ``request`` at once.
+
+        A command rather than a plan: _post yields it itself, one generator hop less per request.
+        """
         if session_id is None:
             raise RemoteProtocolError("Bad Request: Mcp-Session-Id header is required")
         owner = principal.key if principal is not None else None
         config = self.config
-        key = request_key(request.id)
-        command = LoadAndClaim(
-            session_id, self.clock(), config.session_idle_timeout, owner, key, config.max_in_flight, _TOUCH_EVERY
+        return LoadAndClaim(
+            session_id,
+            self.clock(),
+            config.session_idle_timeout,
+            owner,
+            request_key(request.id),
+            config.max_in_flight,
+            _TOUCH_EVERY,
         )
-        found: tuple[SessionRecord | None, ClaimOutcome | None] = yield command
-        record, outcome = found
-        if record is None or outcome is None:  # unknown, or another principal's (nothing was claimed)
-            raise _session_not_found()
-        return record, outcome
 
     def _delete(self, request: HttpRequest, principal: Principal | None) -> Plan[list[Output]]:
         session_id = request.headers.only("mcp-session-id")
@@ -391,7 +392,13 @@ class Server:
         claimed: ClaimOutcome | None = None
         if not batch and isinstance(first, Request) and refusal_for(first, principal, self.app, self.auth) is None:
             # The usual POST, one request: one store command finds the session and claims the request.
-            session, claimed = yield from self._load_claiming(session_id, principal, first)
+            found: tuple[SessionRecord | None, ClaimOutcome | None] = yield self._load_and_claim(
+                session_id, principal, first
+            )
+            loaded, claimed = found
+            if loaded is None or claimed is None:  # unknown, or another principal's (nothing was claimed)
+                raise _session_not_found()
+            session = loaded
         else:
             session = yield from self._load(session_id, principal)
         if batch and not has_batches(session.protocol_version):

@@ -457,12 +457,23 @@ class MemoryStore:
         return record
 
     def _load_and_claim(self, command: LoadAndClaim) -> tuple[SessionRecord | None, ClaimOutcome | None]:
-        record = self._load(LoadSession(command.session_id, command.now, command.idle_timeout))
+        # What _load and _claim do, without building their commands: this runs for every request.
+        session_id, now = command.session_id, command.now
+        record = self._sessions.get(session_id)
+        if record is not None and now - record.last_seen > command.idle_timeout:
+            self._delete(session_id)
+            return None, None
         if record is None or record.principal != command.principal:
             return record, None
-        if command.now - record.last_seen >= command.touch_after:
-            record = self._sessions[record.id] = replace(record, last_seen=command.now)
-        return record, self._claim(ClaimRequest(command.session_id, command.key, command.limit))
+        if now - record.last_seen >= command.touch_after:
+            record = self._sessions[session_id] = replace(record, last_seen=now)
+        keys = self._in_flight.setdefault(session_id, set())
+        if command.key in keys:
+            return record, ClaimOutcome.DUPLICATE
+        if len(keys) >= command.limit:
+            return record, ClaimOutcome.TOO_MANY
+        keys.add(command.key)
+        return record, ClaimOutcome.CLAIMED
 
     def _save(self, command: SaveSession) -> None:
         self._sessions[command.record.id] = command.record
