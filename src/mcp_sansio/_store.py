@@ -11,6 +11,7 @@ so a store holds data and decides nothing.
 from __future__ import annotations
 
 import enum
+import math
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
@@ -419,6 +420,8 @@ class MemoryStore:
         self._sessions: dict[str, SessionRecord] = {}
         self._in_flight: dict[str, set[str]] = {}
         self._logs: dict[str, dict[str, _Log]] = {}
+        # Per session: when its earliest finished log expires (no sweep of its logs before then).
+        self._sweep_at: dict[str, float] = {}
         # Per session: the GET stream's holder (or None), its lease's end, and the cursor.
         self._standalone: dict[str, tuple[str | None, float, int]] = {}
         self._tasks: dict[str, TaskRecord] = {}
@@ -494,12 +497,19 @@ class MemoryStore:
     def _open(self, command: OpenStream) -> None:
         if command.session_id not in self._sessions:
             return
-        logs = self._logs.setdefault(command.session_id, {})
-        for key in [k for k, log in logs.items() if log.expires <= command.now]:
-            del logs[key]
-        finished = [k for k, log in logs.items() if log.final]  # oldest first: dicts keep insertion order
-        while len(logs) >= command.max_streams and finished:
-            del logs[finished.pop(0)]
+        session_id, now = command.session_id, command.now
+        logs = self._logs.setdefault(session_id, {})
+        # Every POST stream opens a log, so nothing here may cost a walk over all of them each time.
+        if now >= self._sweep_at.get(session_id, math.inf):
+            for key in [k for k, log in logs.items() if log.expires <= now]:
+                del logs[key]
+            self._sweep_at[session_id] = min((log.expires for log in logs.values()), default=math.inf)
+        while len(logs) >= command.max_streams:
+            # The oldest finished log (dicts keep creation order); usually one of the first.
+            oldest = next((k for k, log in logs.items() if log.final), None)
+            if oldest is None:
+                break  # unfinished logs are never dropped
+            del logs[oldest]
         logs.setdefault(command.stream, _Log())
 
     def _release(self, command: ReleaseRequest) -> None:
@@ -530,6 +540,7 @@ class MemoryStore:
         self._in_flight.pop(session_id, None)
         self._standalone.pop(session_id, None)
         self._logs.pop(session_id, None)
+        self._sweep_at.pop(session_id, None)
         return self._sessions.pop(session_id, None) is not None
 
     def _claim(self, command: ClaimRequest) -> ClaimOutcome:
@@ -553,6 +564,8 @@ class MemoryStore:
         if command.final:
             log.final = True
             log.expires = command.now + command.finished_age
+            if log.expires < self._sweep_at.get(command.session_id, math.inf):
+                self._sweep_at[command.session_id] = log.expires
         log.evict(command.now, command.keep, command.max_age)
         return log.last_seq
 
