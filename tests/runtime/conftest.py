@@ -110,16 +110,21 @@ class FakeTransport:
         self.response = response
         self._notify()
 
-    async def start_stream(self, headers: Sequence[tuple[str, str]]) -> None:
+    async def start_stream(self, headers: Sequence[tuple[str, str]], body: bytes = b"") -> None:
         self.calls.append("start_stream")
         assert self.response is None and self.head is None, "a request answered twice"
         if self.gone:
             raise ClientGone
         self.head = tuple(headers)
         self._notify()
+        if body:  # the body's start is a write like any other (backpressure included)
+            await self._write(body)
 
     async def write(self, data: bytes) -> None:
         self.calls.append("write")
+        await self._write(data)
+
+    async def _write(self, data: bytes) -> None:
         assert self.head is not None, "write before start_stream"
         assert not self.ended, "write after end_stream"
         self.write_attempts += 1
@@ -133,9 +138,11 @@ class FakeTransport:
         self.writes.append(data)
         self._notify()
 
-    async def end_stream(self) -> None:
+    async def end_stream(self, body: bytes = b"") -> None:
         self.calls.append("end_stream")
         assert self.head is not None and not self.ended
+        if body:  # the body's last bytes are a write like any other
+            await self._write(body)
         self.ended = True
         self._notify()
 

@@ -201,19 +201,21 @@ class _Exchange:
         await self._out({"type": "http.response.start", "status": response.status, "headers": headers})
         await self._out({"type": "http.response.body", "body": response.body, "more_body": False})
 
-    async def start_stream(self, headers: Sequence[tuple[str, str]]) -> None:
-        """Send the SSE response head; from now on a disconnect is watched for."""
+    async def start_stream(self, headers: Sequence[tuple[str, str]], body: bytes = b"") -> None:
+        """Send the SSE response head and the body's start; from now on a disconnect is watched for."""
         self._watch()
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         await self._out({"type": "http.response.start", "status": 200, "headers": raw})
+        if body:
+            await self.write(body)
 
     async def write(self, data: bytes) -> None:
         """Send part of the body; ``send`` returns once the server has room (backpressure)."""
         await self._out({"type": "http.response.body", "body": data, "more_body": True})
 
-    async def end_stream(self) -> None:
-        """End the body."""
-        await self._out({"type": "http.response.body", "body": b"", "more_body": False})
+    async def end_stream(self, body: bytes = b"") -> None:
+        """Send the body's last bytes and end it, in one message."""
+        await self._out({"type": "http.response.body", "body": body, "more_body": False})
 
     def on_disconnect(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback`` when ``http.disconnect`` arrives; returns an unregister function."""

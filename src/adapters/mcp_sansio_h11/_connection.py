@@ -202,17 +202,18 @@ class H11Connection:
         events.append(h11.EndOfMessage())
         await self._send(*events)
 
-    async def start_stream(self, headers: Sequence[tuple[str, str]]) -> None:
-        """Send the SSE response head (the body is chunked)."""
-        await self._send(h11.Response(status_code=200, headers=list(headers)))
+    async def start_stream(self, headers: Sequence[tuple[str, str]], body: bytes = b"") -> None:
+        """Send the SSE response head (the body is chunked) and the body's start, in one write."""
+        head = h11.Response(status_code=200, headers=list(headers))
+        await (self._send(head, h11.Data(data=body)) if body else self._send(head))
 
     async def write(self, data: bytes) -> None:
         """Send part of a streamed body."""
         await self._send(h11.Data(data=data))
 
-    async def end_stream(self) -> None:
-        """End a streamed body."""
-        await self._send(h11.EndOfMessage())
+    async def end_stream(self, body: bytes = b"") -> None:
+        """Send a streamed body's last bytes and its end, in one write."""
+        await (self._send(h11.Data(data=body), h11.EndOfMessage()) if body else self._send(h11.EndOfMessage()))
 
     def on_disconnect(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback`` when the client closes the connection; returns an unregister function."""

@@ -41,24 +41,23 @@ class StreamPump:
         runtime = self._runtime
         session_id = reader.key[0]
         try:
-            await transport.start_stream(sink.headers)
             first = b"".join([sink.priming or b"", *(data for _, data in sink.replay)])
             if sink.replay:
                 reader.delivered = max(reader.delivered, sink.replay[-1][0])
             if sink.replay_final:
                 reader.end(reader.delivered)
-            if first:
-                await transport.write(first)
-            pump = self._pump_live(sink, reader, transport)
+            await transport.start_stream(sink.headers, first)
+            last: list[bytes] = []  # the stream's last events, kept to go out with its end
+            pump = self._pump_live(sink, reader, transport, last)
             # Streams that can sit idle (GET, listen) or whose closing cancels (2026-07-28) are
             # watched; a handshake-era POST stream learns of a vanished client from its next write.
             watched = not sink.exchanges or cancels_on_disconnect(sink)
             if await (until_disconnected(transport, pump) if watched else _completed(pump)):
                 if runtime.closing and not reader.finished:
-                    await transport.write(frame_comment("server shutting down; resume with Last-Event-ID"))
+                    last.append(frame_comment("server shutting down; resume with Last-Event-ID"))
                 elif reader.farewell is not None:
-                    await transport.write(reader.farewell)
-                await transport.end_stream()
+                    last.append(reader.farewell)
+                await transport.end_stream(b"".join(last))
             elif not reader.finished:
                 runtime.client_left(sink)
         except ClientGone:
@@ -79,11 +78,11 @@ class StreamPump:
             except Exception:  # a store that fails here must not take the connection's task down
                 log.exception("could not record where the reader of stream %r stopped", stream)
 
-    async def _pump_live(self, sink: Sink, reader: Reader, transport: Transport) -> None:
+    async def _pump_live(self, sink: Sink, reader: Reader, transport: Transport, last: list[bytes]) -> None:
         # The core may ask to end this connection after a while (stream polling, SEP-1699).
         with anyio.move_on_after(sink.close_after if sink.close_after is not None else math.inf):
             try:
-                await self._pump_until_done(sink, reader, transport)
+                await self._pump_until_done(sink, reader, transport, last)
             except ClientGone:
                 raise
             except Exception as exc:  # the store failed (renewing the claim, filling a gap): end with retry
@@ -91,7 +90,8 @@ class StreamPump:
                 log.warning("stream %r of session %s ends: %s", reader.key[1], reader.key[0], reason)
                 reader.farewell = self._runtime.server.stream_interrupted(reason)
 
-    async def _pump_until_done(self, sink: Sink, reader: Reader, transport: Transport) -> None:
+    async def _pump_until_done(self, sink: Sink, reader: Reader, transport: Transport, last: list[bytes]) -> None:
+        """Write the live events until the stream is done; the final batch goes to ``last`` instead."""
         runtime = self._runtime
         renew_every = runtime.server.config.get_stream_lease / 3
         renew_at = anyio.current_time() + renew_every
@@ -118,8 +118,12 @@ class StreamPump:
                     return
             batch = await self._fill_gap(reader, batch)
             reader.delivered = batch[-1][0]
-            # Everything queued goes out in one write.
-            await transport.write(b"".join(data for _, data in batch))
+            # Everything queued goes out in one write; the stream's final events with its end.
+            data = b"".join(data for _, data in batch)
+            if reader.finished:
+                last.append(data)
+                return
+            await transport.write(data)
 
     async def _fill_gap(self, reader: Reader, batch: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
         """Events missing before ``batch`` (published late, out of seq order), read from the log."""

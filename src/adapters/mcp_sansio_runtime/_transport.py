@@ -25,14 +25,17 @@ class Transport(Protocol):
     async def send_response(self, response: SendResponse) -> None:
         """Send a complete response; raises :class:`ClientGone` if the client left."""
 
-    async def start_stream(self, headers: Sequence[tuple[str, str]]) -> None:
-        """Send status 200 and ``headers`` (an SSE response); the body follows with :meth:`write`."""
+    async def start_stream(self, headers: Sequence[tuple[str, str]], body: bytes = b"") -> None:
+        """Send status 200, ``headers`` (an SSE response) and the body's start, if any; more follows with :meth:`write`.
+
+        Head and first bytes go together so that a short stream needs few socket writes.
+        """
 
     async def write(self, data: bytes) -> None:
         """Send part of the body, waiting while the client is slow; raises :class:`ClientGone` if it left."""
 
-    async def end_stream(self) -> None:
-        """End the body."""
+    async def end_stream(self, body: bytes = b"") -> None:
+        """Send the body's last bytes, if any, and end it."""
 
     def on_disconnect(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback`` (once, synchronously) when the client goes away; returns an unregister function.
