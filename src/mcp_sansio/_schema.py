@@ -220,7 +220,16 @@ def compile_validator(schema: JSONSchema, path: str = "arguments") -> Check:
         return lambda v: None
     if len(checks) == 1:
         return checks[0]
-    return lambda v: next((problem for check in checks if (problem := check(v)) is not None), None)
+
+    def every(value: Any) -> str | None:
+        # A loop, not next() over a generator: this runs for every tool call.
+        for check in checks:
+            problem = check(value)
+            if problem is not None:
+                return problem
+        return None
+
+    return every
 
 
 def _object_check(schema: JSONSchema, path: str) -> Check:
