@@ -106,6 +106,7 @@ _TOUCH_EVERY = 1.0
 
 
 _HOST_CACHE_SIZE = 512
+_PEER_CACHE_SIZE = 4096
 
 
 @functools.lru_cache(maxsize=64)
@@ -174,6 +175,7 @@ class Server:
         self.listeners = Listeners()
         # A server sees the same few (Origin, Host) pairs on nearly every request.
         self._host_refusals: dict[tuple[str | None, str | None], tuple[int, str] | None] = {}
+        self._peers: dict[str, tuple[SessionRecord, Principal | None, Peer]] = {}
 
     # -- authorization (with ``auth``) ---------------------------------------------
 
@@ -520,7 +522,7 @@ class Server:
             return [SendResponse(200, JSON_HEADERS, dumps([error.to_json() for error in refused]))]
         exchange = Exchange(
             config=self.config,
-            peer=Peer.of_session(session, principal),
+            peer=self._peer(session, principal),
             stream=self.new_stream_key,
             requests=accepted,
             batch=batch,
@@ -553,6 +555,17 @@ class Server:
                 break
         outputs += [RunHandler(call, exchange) for call in calls]
         return outputs
+
+    def _peer(self, session: SessionRecord, principal: Principal | None) -> Peer:
+        """The session's Peer, reused while the store hands back the same record (it does until it changes)."""
+        cached = self._peers.get(session.id)
+        if cached is not None and cached[0] is session and cached[1] is principal:
+            return cached[2]
+        if len(self._peers) >= _PEER_CACHE_SIZE:
+            self._peers.clear()  # bounded, whatever the number of sessions
+        peer = Peer.of_session(session, principal)
+        self._peers[session.id] = (session, principal, peer)
+        return peer
 
     # -- GET and the standalone stream ----------------------------------------------
 
