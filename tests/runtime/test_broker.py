@@ -46,6 +46,7 @@ class BusBroker:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self.receive: Callable[[Signal], Awaitable[None]] | None = None
+        self.followed: list[tuple[str | None, str]] = []
         bus.members.append(self)
 
     async def run(self, receive: Callable[[Signal], Awaitable[None]]) -> None:
@@ -59,7 +60,8 @@ class BusBroker:
                 await member.receive(signal)
 
     def follow(self, reader: Reader) -> None:
-        """Events travel as shared signals on this bus."""
+        """Events travel as shared signals on this bus (the streams asked for are noted)."""
+        self.followed.append(reader.key)
 
     def unfollow(self, reader: Reader) -> None:
         """Nothing to stop."""
@@ -173,6 +175,26 @@ async def test_a_flood_produced_on_one_runtime_reaches_the_other_once_each_in_or
     # The tool yields faster than the store appends: what it yielded meanwhile goes in one command.
     assert counts["AppendEvent"] == 1  # the final result
     assert 1 <= counts["AppendEvents"] <= n // 10, counts
+
+
+async def test_a_runtime_does_not_follow_in_the_log_a_stream_it_produces_itself() -> None:
+    c = controls()
+    async with pair(controlled_app(c), None) as (a, b, _):
+        session = await a.initialize()
+        post = a.post_soon(call_tool(1, "feed", token="t"), session)
+        await c.send.send("one")
+        first = (await post.transport.wait_events(2))[1]
+        post.transport.disconnect()
+        resumed = b.get_soon(session, last_event_id=first.id)
+        await c.send.send("two")
+        await resumed.transport.wait_events(1)
+        c.send.close()
+        assert await resumed.wait() is True
+    a_broker, b_broker = a.runtime.broker, b.runtime.broker
+    assert isinstance(a_broker, BusBroker) and isinstance(b_broker, BusBroker)
+    stream = (first.id or "").rsplit("-", 1)[0]
+    assert a_broker.followed == []  # A's exchange hands its events to A's hub itself
+    assert b_broker.followed == [(session, stream)]  # B tails what A writes
 
 
 async def test_an_answer_posted_to_the_other_runtime_reaches_the_waiting_handler(deployment: str | None) -> None:

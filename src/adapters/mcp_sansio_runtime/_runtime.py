@@ -312,7 +312,9 @@ class Runtime:
                 sink.exchanges.append(output.exchange)
                 self.start_soon(self._run_handler, output.call, output.exchange, sink)
             elif isinstance(output, StartStream):
-                sink.reader = self._join(output.session_id, output.stream, 0)  # its events count from 1
+                # Its events count from 1. Its producer is an exchange of this process, which hands
+                # the hub every event itself: the broker need not read them back from the log.
+                sink.reader = self.hub.join(output.session_id, output.stream, 0)
                 sink.headers, sink.priming, sink.close_after = output.headers, output.priming, output.close_after
                 sink.ready.set()
             elif isinstance(output, (EndStream, DisconnectStream)):
