@@ -34,7 +34,8 @@ import anyio
 from anyio.abc import ByteStream, SocketAttribute
 
 from ._mux import SharedConnection
-from ._resp import RedisStoreError, RedisUnavailableError, Reply, ReplyError, encode, new_reader
+from ._resp import RedisStoreError, RedisUnavailableError, Reply, ReplyError, new_reader
+from ._resp import fast_encode as encode
 
 __all__ = ["RedisAddress", "parse_url", "Connection", "RedisClient", "Script"]
 
