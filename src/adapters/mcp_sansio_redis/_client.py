@@ -226,14 +226,17 @@ class RedisClient:
                 return mux
         if self._closed:
             raise RedisStoreError(f"the Redis client for {self.url} is closed", reason="the client is closed")
-        opening = self._mux_opening
-        if opening is not None and opening.get_loop() is loop:
-            return await asyncio.shield(opening)  # one connection for everyone who asked meanwhile
+        while (opening := self._mux_opening) is not None and opening.get_loop() is loop:
+            try:
+                return await asyncio.shield(opening)  # one connection for everyone who asked meanwhile
+            except _Abandoned:
+                pass  # its opener was cancelled: open one here
         opening = self._mux_opening = loop.create_future()
         try:
             mux = await self._open_shared()
         except BaseException as exc:
-            opening.set_exception(exc)
+            # A cancellation is the opener's own: the others waiting try again themselves.
+            opening.set_exception(exc if isinstance(exc, Exception) else _Abandoned())
             opening.exception()  # retrieved, also when nobody else waited
             raise
         finally:
@@ -436,6 +439,10 @@ class RedisClient:
                 await conn.aclose()
                 raise
         return conn
+
+
+class _Abandoned(Exception):
+    """The task opening the shared connection was cancelled before it had one."""
 
 
 class Script:
