@@ -214,11 +214,16 @@ class RedisClient:
     # -- the shared connection (asyncio) -----------------------------------------------------
 
     async def _shared(self) -> SharedConnection | None:
-        """The shared connection on asyncio (opened, or replaced after a failure, here); None on trio."""
-        loop = asyncio._get_running_loop()
+        """The shared connection on asyncio (opened, or replaced after a failure, here); None on trio.
+
+        A client serves one event loop at a time (as its pool does): while the shared
+        connection's loop runs, that is the caller's loop (which costs a getpid() here
+        to ask, per command).
+        """
+        mux = self._mux
+        loop = mux.loop if mux is not None and mux.loop.is_running() else asyncio._get_running_loop()
         if loop is None:
             return None
-        mux = self._mux
         if mux is not None and not mux.broken and mux.loop is loop:
             if not mux.idle or time.monotonic() - mux.last_used < self.health_check_interval:
                 return mux
