@@ -528,3 +528,26 @@ def test_chunks_append_the_chunks_before_a_refused_one_then_raise(harness: Harne
     assert [m["params"]["message"] for m in events(replayed)] == ["1", "2"]
     more = harness.run(run.exchange.chunks(run.call, ["5"]))  # the stream goes on after them
     assert [o.seq for o in more if isinstance(o, SendEvent)] == [3]
+
+
+def test_chunks_of_a_stateless_stream_are_sent_as_chunk_sends_them(harness: Harness) -> None:
+    from tests.conftest import post_stateless, stateless_meta, stateless_request
+
+    params = {"name": "count", "arguments": {"n": 2}}
+    body = stateless_request("tools/call", params, meta=stateless_meta(progressToken="tok"))
+    runs = [run_handler(post_stateless(harness, body)) for _ in range(2)]
+    one_by_one = [o for v in ("1", "2") for o in harness.run(runs[0].exchange.chunk(runs[0].call, v))]
+    together, commands = _recorded(harness, runs[1].exchange.chunks(runs[1].call, ["1", "2"]))
+    assert commands == []  # no log: nothing to append
+    assert [o.data for o in together if isinstance(o, SendEvent)] == [
+        o.data for o in one_by_one if isinstance(o, SendEvent)
+    ]
+    assert len(events(together)) == 2
+
+
+def test_chunks_that_carry_no_content_append_nothing(harness: Harness) -> None:
+    session = harness.initialize()
+    run = run_handler(harness.post(call("count", {"n": 1}, token="tok"), session))
+    harness.run(run.exchange.chunk(run.call, "1"))  # the stream has started
+    sent, commands = _recorded(harness, run.exchange.chunks(run.call, [None, []]))
+    assert (sent, commands) == ([], [])
