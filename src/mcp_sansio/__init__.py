@@ -54,6 +54,7 @@ from ._sse import frame_comment
 from ._state import ExchangeState, SessionState
 from ._store import (
     AppendEvent,
+    AppendEvents,
     ClaimOutcome,
     ClaimRequest,
     ClaimStandalone,
@@ -111,6 +112,7 @@ __all__ = [
     "ResourceServer",
     "TokenClaims",
     "AppendEvent",
+    "AppendEvents",
     "audio",
     "Call",
     "CancelRequest",

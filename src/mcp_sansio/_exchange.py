@@ -31,7 +31,7 @@ from ._session import LOG_LEVELS
 from ._sse import format_event_id, frame_event
 from ._state import EXCHANGE_TRANSITIONS, ExchangeEvent, ExchangeState, transition
 from ._stateless_rules import CACHEABLE_METHODS, META_SERVER_INFO
-from ._store import AppendEvent, OpenStream, Plan, ReleaseRequest
+from ._store import AppendEvent, AppendEvents, OpenStream, Plan, ReleaseRequest
 from ._tasks import TaskFactory, TaskRun
 from ._versions import has_priming
 
@@ -136,6 +136,8 @@ class Exchange:
         self._outgoing = 0
         self._seq = 0
         self._since_disconnect = 0
+        # While chunks() runs: the data of the events it will append together.
+        self._collected: list[bytes] | None = None
         # Set when a call of this exchange may become a task (a tool with task_start="manual").
         self.tasks: TaskFactory | None = None
 
@@ -201,6 +203,9 @@ class Exchange:
             if final:
                 out.append(EndStream(None, self.stream, self._seq))
             return out
+        if self._collected is not None and not final:
+            self._collected.append(data)  # appended with the others of chunks(), numbered then
+            return []
         seq: int = yield AppendEvent(
             self.session_id,
             self.stream,
@@ -211,8 +216,13 @@ class Exchange:
             final,
             self.config.finished_stream_age,
         )
+        return self._appended(data, seq, final)
+
+    def _appended(self, data: bytes, seq: int, final: bool) -> list[Output]:
+        """The outputs of event ``seq`` once it is in the log."""
+        assert self.session_id is not None
         frame = frame_event(data, event_id=format_event_id(self.stream, seq))
-        out = [SendEvent(self.session_id, self.stream, seq, frame)]
+        out: list[Output] = [SendEvent(self.session_id, self.stream, seq, frame)]
         if final:
             out.append(EndStream(self.session_id, self.stream, seq))
             return out
@@ -381,6 +391,49 @@ class Exchange:
                 data = {"requestId": call.request_id, "chunk": block}
                 params = {"level": "info", "logger": f"tool/{call.name}", "data": data}
                 out += yield from self.notify(call.request_id, "notifications/message", params)
+        return out
+
+    def chunks(self, call: Call, values: list[Any]) -> Plan[list[Output]]:
+        """Several chunks a streaming tool yielded, in order: :meth:`chunk` for each, one log append for all.
+
+        The outputs are those of :meth:`chunk` for each value in turn; their events are
+        appended to the stream's log with one :class:`AppendEvents`. Should a value be
+        refused, the events of the chunks before it are appended before the error is raised.
+        """
+        out = yield from self.start_stream()
+        if self.session_id is None or self._collected is not None:
+            for value in values:  # no log to append to (stateless)
+                out += yield from self.chunk(call, value)
+            return out
+        collected: list[bytes] = []
+        self._collected = collected
+        try:
+            for value in values:
+                out += yield from self.chunk(call, value)
+        except Exception:
+            self._collected = None
+            out += yield from self._append_collected(collected)
+            raise
+        self._collected = None
+        out += yield from self._append_collected(collected)
+        return out
+
+    def _append_collected(self, collected: list[bytes]) -> Plan[list[Output]]:
+        if not collected:
+            return []
+        assert self.session_id is not None
+        config = self.config
+        first: int = yield AppendEvents(
+            self.session_id,
+            self.stream,
+            tuple(collected),
+            self._now(),
+            config.max_events_per_stream,
+            config.max_event_age,
+        )
+        out: list[Output] = []
+        for offset, data in enumerate(collected):
+            out += self._appended(data, first + offset if first else 0, False)
         return out
 
     def close_stream(self, request_id: RequestId) -> Plan[list[Output]]:

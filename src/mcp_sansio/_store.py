@@ -38,6 +38,7 @@ __all__ = [
     "ReleaseStandalone",
     "OpenStream",
     "AppendEvent",
+    "AppendEvents",
     "ReadEvents",
     "LogSlice",
     "SaveTask",
@@ -267,6 +268,27 @@ class AppendEvent:
 
 @fast_init
 @dataclass(frozen=True, slots=True)
+class AppendEvents:
+    """Append several events to one stream's log, in order: what :class:`AppendEvent` does for each, at once.
+
+    Answer: the first event's sequence number (the others follow it: ``first + 1``...),
+    or 0 if the session is not stored (nothing kept). The log then holds what it would
+    after one AppendEvent per entry of ``data`` with this clock reading and these limits;
+    ``final`` marks the last of them final; an empty ``data`` appends nothing (answer 0).
+    One command, so a remote store appends a streaming tool's chunks in one round trip.
+    """
+
+    session_id: str
+    stream: str
+    data: tuple[bytes, ...]
+    now: float
+    keep: int
+    max_age: float
+    final: bool = False
+    finished_age: float = float("inf")
+
+
+@dataclass(frozen=True, slots=True)
 class ReadEvents:
     """Answer: a :class:`LogSlice` with the events of a stream after ``after``."""
 
@@ -378,6 +400,7 @@ StoreCommand = (
     | ReleaseStandalone
     | OpenStream
     | AppendEvent
+    | AppendEvents
     | ReadEvents
     | SaveTask
     | LoadTask
@@ -427,6 +450,7 @@ class MemoryStore:
         self._tasks: dict[str, TaskRecord] = {}
         self._dispatch: dict[type, Callable[[Any], Any]] = {
             AppendEvent: self._append,
+            AppendEvents: self._append_many,
             ReadEvents: self._read,
             LoadSession: self._load,
             SaveSession: self._save,
@@ -553,21 +577,29 @@ class MemoryStore:
         return ClaimOutcome.CLAIMED
 
     def _append(self, command: AppendEvent) -> int:
-        if command.session_id not in self._sessions:
+        c = command
+        return self._append_many(
+            AppendEvents(c.session_id, c.stream, (c.data,), c.now, c.keep, c.max_age, c.final, c.finished_age)
+        )
+
+    def _append_many(self, command: AppendEvents) -> int:
+        if command.session_id not in self._sessions or not command.data:
             return 0  # its session ended: keeping the event would recreate what DELETE removed
         logs = self._logs.setdefault(command.session_id, {})
         log = logs.get(command.stream)
         if log is None:
             log = logs[command.stream] = _Log()
-        log.last_seq += 1
-        log.events.append((log.last_seq, command.now, command.data))
+        first = log.last_seq + 1
+        for data in command.data:
+            log.last_seq += 1
+            log.events.append((log.last_seq, command.now, data))
         if command.final:
             log.final = True
             log.expires = command.now + command.finished_age
             if log.expires < self._sweep_at.get(command.session_id, math.inf):
                 self._sweep_at[command.session_id] = log.expires
         log.evict(command.now, command.keep, command.max_age)
-        return log.last_seq
+        return first
 
     def _read(self, command: ReadEvents) -> LogSlice:
         log = self._logs.get(command.session_id, {}).get(command.stream)

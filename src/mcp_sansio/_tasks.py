@@ -281,6 +281,13 @@ class TaskRun:
         return []
         yield  # pragma: no cover - makes this a generator
 
+    def chunks(self, call: Call, values: list[Any]) -> Plan[list[Output]]:
+        """Several chunks of a streaming tool, in order: kept for the task's result."""
+        for value in values:
+            self._chunks.extend(chunk_blocks(value))
+        return []
+        yield  # pragma: no cover - makes this a generator
+
     def complete(self, call: Call, value: Any) -> Plan[list[Output]]:
         """The tool returned: the task completes with its result (unless it ended meanwhile)."""
         result = {"content": self._chunks} if call.streaming else call.convert(value)

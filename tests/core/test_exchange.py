@@ -484,3 +484,70 @@ def test_url_mode_elicitation_travels_like_any_server_request() -> None:
     # The client's answer is routed back to the waiting handler by session and id.
     answer = harness.post({"jsonrpc": "2.0", "id": outgoing, "result": {"action": "accept"}}, session)
     assert answer[0].request_id == outgoing and answer[0].session_id == session
+
+
+def _recorded(harness: Harness, plan: Any) -> tuple[list[Any], list[str]]:
+    """Run a plan against the harness's store; its outputs and the names of the commands it issued."""
+    names: list[str] = []
+    try:
+        command = next(plan)
+        while True:
+            names.append(type(command).__name__)
+            command = plan.send(harness.store.execute(command))
+    except StopIteration as stop:
+        return stop.value, names
+
+
+@pytest.mark.parametrize("config", [Config(), Config(sse_close_after_events=2)])
+def test_chunks_send_what_chunk_sends_with_one_log_append(config: Config) -> None:
+    values: list[Any] = ["1", {"type": "text", "text": "two"}, ["3"], None, {"n": 5}, "6"]
+    one_by_one, together = make_harness(demo_app(), config), make_harness(demo_app(), config)
+    expected: list[Any] = []
+    for harness in (one_by_one, together):
+        session = harness.initialize()
+        run = run_handler(harness.post(call("count", {"n": 5}, token="tok"), session))
+        if harness is one_by_one:
+            for value in values:
+                expected += harness.run(run.exchange.chunk(run.call, value))
+            expected += harness.run(run.exchange.complete(run.call, None))
+            continue
+        sent, commands = _recorded(harness, run.exchange.chunks(run.call, values))
+        assert commands == ["AppendEvents"]
+        sent += harness.run(run.exchange.complete(run.call, None))
+        assert sent == expected  # same events, same seqs, same stream polling disconnects
+        assert [o.seq for o in sent if isinstance(o, SendEvent)] == list(range(1, len(events(sent)) + 1))
+
+
+def test_chunks_append_the_chunks_before_a_refused_one_then_raise(harness: Harness) -> None:
+    session = harness.initialize()
+    run = run_handler(harness.post(call("count", {"n": 3}, token="tok"), session))
+    with pytest.raises(TypeError):
+        harness.run(run.exchange.chunks(run.call, ["1", "2", object(), "4"]))
+    stream = run.exchange.stream
+    replayed = harness.run(harness.server.replay(session, stream, 0))[0]
+    assert [m["params"]["message"] for m in events(replayed)] == ["1", "2"]
+    more = harness.run(run.exchange.chunks(run.call, ["5"]))  # the stream goes on after them
+    assert [o.seq for o in more if isinstance(o, SendEvent)] == [3]
+
+
+def test_chunks_of_a_stateless_stream_are_sent_as_chunk_sends_them(harness: Harness) -> None:
+    from tests.conftest import post_stateless, stateless_meta, stateless_request
+
+    params = {"name": "count", "arguments": {"n": 2}}
+    body = stateless_request("tools/call", params, meta=stateless_meta(progressToken="tok"))
+    runs = [run_handler(post_stateless(harness, body)) for _ in range(2)]
+    one_by_one = [o for v in ("1", "2") for o in harness.run(runs[0].exchange.chunk(runs[0].call, v))]
+    together, commands = _recorded(harness, runs[1].exchange.chunks(runs[1].call, ["1", "2"]))
+    assert commands == []  # no log: nothing to append
+    assert [o.data for o in together if isinstance(o, SendEvent)] == [
+        o.data for o in one_by_one if isinstance(o, SendEvent)
+    ]
+    assert len(events(together)) == 2
+
+
+def test_chunks_that_carry_no_content_append_nothing(harness: Harness) -> None:
+    session = harness.initialize()
+    run = run_handler(harness.post(call("count", {"n": 1}, token="tok"), session))
+    harness.run(run.exchange.chunk(run.call, "1"))  # the stream has started
+    sent, commands = _recorded(harness, run.exchange.chunks(run.call, [None, []]))
+    assert (sent, commands) == ([], [])

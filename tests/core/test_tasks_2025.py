@@ -515,10 +515,11 @@ def test_a_runs_messages_have_no_stream_progress_is_its_status_and_chunks_its_re
     assert s.h.run(r.renew()) is True
     s.h.run(r.chunk(call, "a"))
     s.h.run(r.chunk(call, "b"))
+    assert s.h.run(r.chunks(call, ["c", None, "d"])) == []  # several at once (an awaited store's batch)
     s.h.run(r.complete(call, None))
     assert not r.is_open(call.request_id) and s.h.run(r.renew()) is False  # over: no lease to keep
     result = s.answer("tasks/result", {"taskId": task_id})["result"]
-    assert [block["text"] for block in result["content"]] == ["a", "b"]
+    assert [block["text"] for block in result["content"]] == ["a", "b", "c", "d"]
     stopped, run = s.create()
     s.h.run(run.run.cancelled(run.call))
     task = s.answer("tasks/get", {"taskId": stopped})["result"]

@@ -10,6 +10,7 @@ import pytest
 from mcp_sansio import Config
 from tests.runtime.apps import Controls, controlled_app, controls
 from tests.runtime.conftest import FakeTransport, Harness, Served, build_request, call_tool, running
+from tests.runtime.test_async_store import AwaitedStore
 
 pytestmark = pytest.mark.anyio
 
@@ -31,11 +32,11 @@ async def start_flood(h: Harness, session: str) -> Served:
     return h.start(build_request("POST", session=session), body, transport)
 
 
-async def paused(h: Harness, c: Controls, transport: FakeTransport) -> int:
+async def paused(h: Harness, c: Controls, transport: FakeTransport, ahead: int = AHEAD) -> int:
     """Wait until everything is blocked (the producer too); how many chunks it produced."""
     await transport.wait_for(lambda t: t.write_attempts > len(t.writes))
     await anyio.wait_all_tasks_blocked()
-    assert c.produced - chunks_written(transport) <= AHEAD, (c.produced, chunks_written(transport))
+    assert c.produced - chunks_written(transport) <= ahead, (c.produced, chunks_written(transport))
     return c.produced
 
 
@@ -178,3 +179,24 @@ async def test_a_single_producer_on_a_full_reader_of_a_get_stream_is_released() 
         await anyio.wait_all_tasks_blocked()
         assert done == [1, 2, 3]
         assert [e.id for e in transport.events] == ["0-0", "0-1", "0-2", "0-3"]
+
+
+async def test_a_slow_reader_pauses_a_producer_whose_chunks_are_appended_in_batches() -> None:
+    # An awaited store: the chunks the tool yields while an append is in flight wait in a queue
+    # of max_queue_events, appended together; a batch being delivered may hold as many again.
+    c = controls()
+    async with running(controlled_app(c), Config(max_queue_events=QUEUE), store=AwaitedStore()) as h:
+        session = await h.initialize()
+        post = await start_flood(h, session)
+        transport = post.transport
+        first = await paused(h, c, transport, ahead=AHEAD + 2 * QUEUE)
+        assert 1 <= first < COUNT
+        for step in range(1, 4):
+            transport.allow(1)
+            await transport.wait_for(lambda t, n=step: len(t.writes) == n)
+            assert await paused(h, c, transport, ahead=AHEAD + 2 * QUEUE) < COUNT
+        transport.release()
+        assert await post.wait() is True
+    assert c.produced == COUNT
+    assert [m["params"]["progress"] for m in transport.messages[:-1]] == list(range(1, COUNT + 1))
+    assert len(transport.messages[-1]["result"]["content"]) == COUNT

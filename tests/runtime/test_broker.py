@@ -8,7 +8,9 @@ as a round-robin load balancer would.
 
 from __future__ import annotations
 
+import inspect
 import itertools
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 import anyio
 import pytest
 
-from mcp_sansio import MemoryStore, Server, Store
+from mcp_sansio import MemoryStore, Server, Store, StoreCommand
 from mcp_sansio_redis import RedisBroker, RedisStore
 from mcp_sansio_runtime import AsyncStore, Broker, Reader, Runtime, Signal
 from tests.conftest import routing_headers, stateless_request
@@ -44,6 +46,7 @@ class BusBroker:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self.receive: Callable[[Signal], Awaitable[None]] | None = None
+        self.followed: list[tuple[str | None, str]] = []
         bus.members.append(self)
 
     async def run(self, receive: Callable[[Signal], Awaitable[None]]) -> None:
@@ -57,7 +60,8 @@ class BusBroker:
                 await member.receive(signal)
 
     def follow(self, reader: Reader) -> None:
-        """Events travel as shared signals on this bus."""
+        """Events travel as shared signals on this bus (the streams asked for are noted)."""
+        self.followed.append(reader.key)
 
     def unfollow(self, reader: Reader) -> None:
         """Nothing to stop."""
@@ -69,19 +73,38 @@ def deployment(request: pytest.FixtureRequest) -> str | None:
     return None if request.param == "bus" else str(request.getfixturevalue("prefix"))
 
 
+class Counting:
+    """An awaited store that counts the commands it carries out, by name."""
+
+    def __init__(self, inner: Store | AsyncStore, counts: Counter[str]) -> None:
+        self.inner, self.counts = inner, counts
+
+    async def execute(self, command: StoreCommand) -> Any:
+        self.counts[type(command).__name__] += 1
+        answer = self.inner.execute(command)
+        return await answer if inspect.isawaitable(answer) else answer
+
+
 @asynccontextmanager
-async def pair(app: Any, redis_prefix: str | None) -> AsyncIterator[tuple[Harness, Harness, Bus]]:
-    """Runtimes A and B: one app, one store, a broker, their own id sources (as two processes have)."""
+async def pair(
+    app: Any, redis_prefix: str | None, counts: Counter[str] | None = None
+) -> AsyncIterator[tuple[Harness, Harness, Bus]]:
+    """Runtimes A and B: one app, one store, a broker, their own id sources (as two processes have).
+
+    With ``counts``, both stores are awaited and count their commands there.
+    """
     bus, now = Bus(), [1000.0]
     shared = MemoryStore()
     opened: list[RedisStore] = []
 
     def parts() -> tuple[Store | AsyncStore, Broker]:
         if redis_prefix is None:
-            return shared, BusBroker(bus)
-        store = RedisStore(REDIS_URL, prefix=redis_prefix)
-        opened.append(store)
-        return store, RedisBroker(store.client, redis_prefix, block_ms=50)
+            store: Store | AsyncStore = shared
+            broker: Broker = BusBroker(bus)
+        else:
+            opened.append(redis := RedisStore(REDIS_URL, prefix=redis_prefix))
+            store, broker = redis, RedisBroker(redis.client, redis_prefix, block_ms=50)
+        return (store if counts is None else Counting(store, counts)), broker
 
     def server(name: str) -> Server:
         sessions, streams = itertools.count(1), itertools.count(1)
@@ -131,6 +154,47 @@ async def test_a_stream_started_on_one_runtime_resumes_on_the_other_and_goes_on_
     ]
     seqs = [int((e.id or "").rsplit("-", 1)[1]) for e in resumed.transport.events]
     assert seqs == [2, 3, 4]
+
+
+async def test_a_flood_produced_on_one_runtime_reaches_the_other_once_each_in_order_in_few_appends(
+    deployment: str | None,
+) -> None:
+    c, counts, n = controls(), Counter[str](), 600
+    async with pair(controlled_app(c), deployment, counts) as (a, b, _):
+        session = await a.initialize()
+        post = a.post_soon(call_tool(1, "flood", {"count": n}, token="t"), session)
+        first = (await post.transport.wait_events(2))[1]  # priming, chunk1
+        post.transport.disconnect()  # the tool runs on, appending to the log
+        resumed = b.get_soon(session, last_event_id=first.id)  # the rest, read from the log and live
+        assert await resumed.wait() is True
+    assert first.data["params"]["message"] == "chunk1"
+    chunks = [m["params"]["message"] for m in resumed.transport.messages[:-1]]
+    assert chunks == [f"chunk{i}" for i in range(2, n + 1)]  # exactly once each, in order
+    assert [int((e.id or "").rsplit("-", 1)[1]) for e in resumed.transport.events] == list(range(2, n + 2))
+    assert len(resumed.transport.messages[-1]["result"]["content"]) == n
+    # The tool yields faster than the store appends: what it yielded meanwhile goes in one command.
+    assert counts["AppendEvent"] == 1  # the final result
+    assert 1 <= counts["AppendEvents"] <= n // 10, counts
+
+
+async def test_a_runtime_does_not_follow_in_the_log_a_stream_it_produces_itself() -> None:
+    c = controls()
+    async with pair(controlled_app(c), None) as (a, b, _):
+        session = await a.initialize()
+        post = a.post_soon(call_tool(1, "feed", token="t"), session)
+        await c.send.send("one")
+        first = (await post.transport.wait_events(2))[1]
+        post.transport.disconnect()
+        resumed = b.get_soon(session, last_event_id=first.id)
+        await c.send.send("two")
+        await resumed.transport.wait_events(1)
+        c.send.close()
+        assert await resumed.wait() is True
+    a_broker, b_broker = a.runtime.broker, b.runtime.broker
+    assert isinstance(a_broker, BusBroker) and isinstance(b_broker, BusBroker)
+    stream = (first.id or "").rsplit("-", 1)[0]
+    assert a_broker.followed == []  # A's exchange hands its events to A's hub itself
+    assert b_broker.followed == [(session, stream)]  # B tails what A writes
 
 
 async def test_an_answer_posted_to_the_other_runtime_reaches_the_waiting_handler(deployment: str | None) -> None:

@@ -62,7 +62,7 @@ async def bench(backend: str, url: str, n: int, hiredis: bool) -> dict[str, floa
     append = AppendEvent("bench", "p1", b'{"jsonrpc":"2.0","method":"notifications/progress"}', 1000.0, 1000, 3600.0)
     # The alternatives run the very same scripts with the same arguments.
     load_args = (prefix, "bench", 1000.0, 3600.0)
-    append_args = (prefix, "bench", "p2", append.data, 1000.0, 1000, 3600.0, 0, "inf", 3_660_000, 3_660_000)
+    append_args = (prefix, "bench", "p2", 1000.0, 1000, 3600.0, 0, "inf", 3_660_000, 3_660_000, append.data)
     sync = redis.Redis.from_url(url)
     sync.execute_command("SCRIPT", "LOAD", LOAD.source)
     sync.execute_command("SCRIPT", "LOAD", APPEND.source)

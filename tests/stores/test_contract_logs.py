@@ -1,4 +1,4 @@
-"""The store contract, event logs: OpenStream, AppendEvent and ReadEvents, on every store and backend.
+"""The store contract, event logs: OpenStream, AppendEvent(s) and ReadEvents, on every store and backend.
 
 ``LogSlice`` semantics: ``first_seq`` is the oldest seq retained (``last_seq + 1`` when
 none is), ``last_seq`` the newest ever appended, ``final`` whether the final event came.
@@ -6,10 +6,12 @@ none is), ``last_seq`` the newest ever appended, ``final`` whether the final eve
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import pytest
 
-from mcp_sansio import AppendEvent, LogSlice, OpenStream, ReadEvents, SaveSession
+from mcp_sansio import AppendEvent, AppendEvents, LogSlice, OpenStream, ReadEvents, SaveSession
 from mcp_sansio_runtime import AsyncStore
 from tests.stores.conftest import Stores, record
 
@@ -218,3 +220,70 @@ async def test_two_instances_appending_concurrently_never_share_a_seq(stores: St
     log = await read(second)
     assert log.first_seq == 1 and log.last_seq == 400
     assert log.events == tuple(sorted(got.items()))  # in seq order, each event where its appender was told
+
+
+# -- AppendEvents ------------------------------------------------------------------------------
+
+
+async def append_many(
+    store: AsyncStore,
+    data: list[bytes],
+    *,
+    stream: str = "p1",
+    now: float = NOW,
+    keep: int = 100,
+    max_age: float = AGE,
+    session_id: str = "s1",
+    **options: Any,
+) -> int:
+    seq: int = await store.execute(AppendEvents(session_id, stream, tuple(data), now, keep, max_age, **options))
+    return seq
+
+
+async def test_append_events_numbers_them_in_order_as_one_append_each_would(store: AsyncStore, session: str) -> None:
+    assert await append(store, b"e1") == 1
+    assert await append_many(store, [b"e2", b"e3", b"e4"]) == 2
+    assert await append_many(store, [b"e5"]) == 5
+    for n in range(1, 6):
+        await append(store, b"e%d" % n, stream="single")
+    batched, single = await read(store), await read(store, stream="single")
+    assert batched == single == LogSlice(True, tuple((n, b"e%d" % n) for n in range(1, 6)), 1, 5, False)
+    assert await read(store, 2) == LogSlice(True, tuple((n, b"e%d" % n) for n in range(3, 6)), 1, 5, False)
+
+
+async def test_append_events_keeps_the_limits_and_marks_only_the_last_final(store: AsyncStore, session: str) -> None:
+    assert await append_many(store, [b"e%d" % n for n in range(1, 11)], keep=4) == 1
+    assert await read(store) == LogSlice(True, tuple((n, b"e%d" % n) for n in range(7, 11)), 7, 10, False)
+    assert await append(store, b"old", stream="aged", now=NOW - 100.0) == 1
+    assert await append_many(store, [b"a", b"b"], stream="aged", max_age=50.0) == 2  # the old one goes
+    assert (await read(store, stream="aged", max_age=50.0)).events == ((2, b"a"), (3, b"b"))
+    first = await append_many(store, [b"x", b"y", b"z"], stream="done", final=True, finished_age=30.0)
+    assert first == 1
+    assert await read(store, stream="done") == LogSlice(True, ((1, b"x"), (2, b"y"), (3, b"z")), 1, 3, True)
+    assert await read(store, 2, stream="done", now=NOW + 29.0) == LogSlice(True, ((3, b"z"),), 1, 3, True)
+    assert await read(store, stream="done", now=NOW + 30.0) == LogSlice(known=False)
+
+
+async def test_append_events_keeps_nothing_for_no_session_or_no_events(store: AsyncStore, session: str) -> None:
+    assert await append_many(store, [b"late", b"later"], session_id="ghost") == 0
+    assert await read(store, session_id="ghost") == LogSlice(known=False)
+    assert await append_many(store, []) == 0
+    assert await read(store) == LogSlice(known=False)
+
+
+async def test_two_instances_appending_batches_concurrently_never_interleave_them(stores: Stores) -> None:
+    first, second = stores.new(), stores.new()
+    await first.execute(SaveSession(record("s1", NOW)))
+    starts: dict[int, bytes] = {}
+
+    async def batch(store: AsyncStore, n: int) -> None:
+        starts[await append_many(store, [b"%d-%d" % (n, i) for i in range(5)])] = b"%d" % n
+
+    async with anyio.create_task_group() as tg:
+        for n in range(20):
+            tg.start_soon(batch, (first, second)[n % 2], n)
+    log = await read(first)
+    assert [seq for seq, _ in log.events] == list(range(1, 101))
+    assert sorted(starts) == list(range(1, 101, 5))  # every batch is contiguous
+    for start, n in starts.items():
+        assert [data for _, data in log.events[start - 1 : start + 4]] == [b"%s-%d" % (n, i) for i in range(5)]

@@ -7,6 +7,7 @@ import random
 import anyio
 import pytest
 import redis
+from anyio.abc import SocketAttribute, SocketStream
 
 from mcp_sansio_redis import RedisClient
 from tests.stores.conftest import REDIS_URL
@@ -65,4 +66,46 @@ async def test_a_cancelled_command_leaves_the_commands_after_it_their_replies(pr
     # Sent after the cancelled BLPOP: each still gets its own reply (none gets the BLPOP's nil).
     assert await client.execute("ECHO", "mine") == b"mine"
     assert await client.execute("ECHO", "and mine") == b"and mine"
+    await client.aclose()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_task_waiting_for_a_connection_whose_opener_was_cancelled_opens_one_itself() -> None:
+    accepted: list[SocketStream] = []
+
+    async def silent(stream: SocketStream) -> None:  # accepts, never answers (SELECT waits)
+        accepted.append(stream)
+        await anyio.sleep_forever()
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(SocketAttribute.local_port)
+    client = RedisClient(f"redis://127.0.0.1:{port}/1", timeout=None)
+    waited: list[bool] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, silent)
+        opener = anyio.CancelScope()
+
+        async def first() -> None:
+            with opener:
+                await client.execute("PING")
+
+        async def second() -> None:
+            with anyio.move_on_after(0.5) as scope:
+                await client.execute("PING")
+            waited.append(scope.cancelled_caught)
+
+        tg.start_soon(first)
+        with anyio.fail_after(5):
+            while not accepted:
+                await anyio.sleep(0.01)
+        tg.start_soon(second)
+        await anyio.sleep(0.05)  # the second waits for the first's connection
+        opener.cancel()
+        with anyio.fail_after(5):
+            while len(accepted) < 2:  # the second opens one of its own, not cancelled by the first's end
+                await anyio.sleep(0.01)
+            while not waited:
+                await anyio.sleep(0.01)
+        tg.cancel_scope.cancel()
+    assert waited == [True]  # it waited until its own deadline
     await client.aclose()

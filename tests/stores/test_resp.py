@@ -9,7 +9,7 @@ import pytest
 
 from mcp_sansio_redis import RedisAddress, RedisStoreError, ReplyError, parse_url
 from mcp_sansio_redis._layout import RECORD_FIELDS, decode_record, encode_record
-from mcp_sansio_redis._resp import PyReader, Reader, encode, new_reader
+from mcp_sansio_redis._resp import PyReader, Reader, encode, fast_encode, new_reader
 from tests.stores.conftest import record
 
 WIRE = (
@@ -101,6 +101,25 @@ def test_commands_encode_as_arrays_of_bulk_strings() -> None:
         encode(("X", True))
     with pytest.raises(TypeError):
         encode(("X", None))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("SET", b"k\r\n", 12, 0.1, "\u00fc"),
+        ("X", float("inf"), float("-inf"), 1e-05, 1e300, -0.0, 123456789.123456789, 2**70, -5),
+        ("X", "lone \udcff surrogate", b"\x00\xff", ""),
+        ("EVALSHA", "a" * 40, 0, "mcp:", "s:1", 1000.5, "null"),
+    ],
+)
+def test_the_fast_encoder_gives_the_same_bytes(args: tuple[Any, ...]) -> None:
+    assert fast_encode(args) == encode(args)
+
+
+def test_the_fast_encoder_refuses_what_encode_refuses() -> None:
+    for bad in (("X", True), ("X", None)):
+        with pytest.raises(TypeError, match="a Redis argument"):
+            fast_encode(bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

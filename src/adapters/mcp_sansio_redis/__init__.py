@@ -57,7 +57,7 @@ percent-encoded; ``<stream>`` a stream key as the core names it, ``0`` for GET):
                                (OpenStream drops finished logs oldest first); ``last_seq`` the newest
                                seq ever appended (it survives eviction of every event); ``expires``
                                is now + finished_age of the final event. TTL: session TTL,
-                               refreshed by OpenStream, AppendEvent and SaveSession.
+                               refreshed by OpenStream, AppendEvent(s) and SaveSession.
     P task:<id>          HASH   a task (2026-07-28 tasks extension, or a 2025-11-25 session's task):
                                v=<version> (SaveTask compares and sets it in Lua), r=<the record as
                                JSON>. TTL: until the task's expires_at (created_at + its ttl) plus
@@ -71,11 +71,11 @@ percent-encoded; ``<stream>`` a stream key as the core names it, ``0`` for GET):
                                record expired; DeleteSession and session expiry drop the list.
                                TTL: the longest TTL of its tasks (lengthened, never shortened).
     P log:<sid>:<stream> STREAM one entry per event, id "<seq>-0" (seq from 1, allocated in the
-                               AppendEvent script from the head, so two instances never issue the
+                               AppendEvent(s) script from the head, so two instances never issue the
                                same id), fields d=<data> t=<now> [f=1 on the final event]. Bounded
                                by ``keep`` (XTRIM MAXLEN) and ``max_age`` (oldest entries while
                                ``now - t > max_age``). TTL: max_age + grace, finished_age + grace
-                               after the final event; refreshed by AppendEvent. A log whose key
+                               after the final event; refreshed by AppendEvent(s). A log whose key
                                expired keeps its head: it reads as known and empty.
 
 **For a broker.** Tail a stream with ``XREAD BLOCK ms STREAMS P log:<sid>:<stream> <seq>-0``

@@ -34,7 +34,8 @@ import anyio
 from anyio.abc import ByteStream, SocketAttribute
 
 from ._mux import SharedConnection
-from ._resp import RedisStoreError, RedisUnavailableError, Reply, ReplyError, encode, new_reader
+from ._resp import RedisStoreError, RedisUnavailableError, Reply, ReplyError, new_reader
+from ._resp import fast_encode as encode
 
 __all__ = ["RedisAddress", "parse_url", "Connection", "RedisClient", "Script"]
 
@@ -213,11 +214,16 @@ class RedisClient:
     # -- the shared connection (asyncio) -----------------------------------------------------
 
     async def _shared(self) -> SharedConnection | None:
-        """The shared connection on asyncio (opened, or replaced after a failure, here); None on trio."""
-        loop = asyncio._get_running_loop()
+        """The shared connection on asyncio (opened, or replaced after a failure, here); None on trio.
+
+        A client serves one event loop at a time (as its pool does): while the shared
+        connection's loop runs, that is the caller's loop (which costs a getpid() here
+        to ask, per command).
+        """
+        mux = self._mux
+        loop = mux.loop if mux is not None and mux.loop.is_running() else asyncio._get_running_loop()
         if loop is None:
             return None
-        mux = self._mux
         if mux is not None and not mux.broken and mux.loop is loop:
             if not mux.idle or time.monotonic() - mux.last_used < self.health_check_interval:
                 return mux
@@ -225,14 +231,17 @@ class RedisClient:
                 return mux
         if self._closed:
             raise RedisStoreError(f"the Redis client for {self.url} is closed", reason="the client is closed")
-        opening = self._mux_opening
-        if opening is not None and opening.get_loop() is loop:
-            return await asyncio.shield(opening)  # one connection for everyone who asked meanwhile
+        while (opening := self._mux_opening) is not None and opening.get_loop() is loop:
+            try:
+                return await asyncio.shield(opening)  # one connection for everyone who asked meanwhile
+            except _Abandoned:
+                pass  # its opener was cancelled: open one here
         opening = self._mux_opening = loop.create_future()
         try:
             mux = await self._open_shared()
         except BaseException as exc:
-            opening.set_exception(exc)
+            # A cancellation is the opener's own: the others waiting try again themselves.
+            opening.set_exception(exc if isinstance(exc, Exception) else _Abandoned())
             opening.exception()  # retrieved, also when nobody else waited
             raise
         finally:
@@ -435,6 +444,10 @@ class RedisClient:
                 await conn.aclose()
                 raise
         return conn
+
+
+class _Abandoned(Exception):
+    """The task opening the shared connection was cancelled before it had one."""
 
 
 class Script:

@@ -328,12 +328,13 @@ return 1
 """,
 )
 
-# ARGV: prefix, session id, stream, data, now, keep, max age, final (0|1), expires if final,
-# log ttl ms, session ttl ms. Reply: the event's seq (0: no such session, nothing kept).
+# ARGV: prefix, session id, stream, now, keep, max age, final (0|1), expires if final, log ttl ms,
+# session ttl ms, then the events' data, one or more. Reply: the first event's seq (the others follow
+# it), 0 if no such session (nothing kept). The last event is the final one if final is 1.
 APPEND: Final = _script(
-    "AppendEvent",
+    "AppendEvents",
     r"""
-local sid, stream, now = ARGV[2], ARGV[3], ARGV[5]
+local sid, stream, now = ARGV[2], ARGV[3], ARGV[4]
 local e = esc(sid)
 if redis.call('EXISTS', P .. 'session:' .. e) == 0 then return 0 end
 local hk, log = P .. 'streams:' .. e, P .. 'log:' .. e .. ':' .. stream
@@ -350,19 +351,21 @@ else
   o = o + 1
   redis.call('DEL', log)
 end
-s = s + 1
-local id = string.format('%d-0', s)
-if ARGV[8] == '1' then
-  redis.call('XADD', log, id, 'd', ARGV[4], 't', now, 'f', '1')
-  f, x = true, ARGV[9]
-else
-  redis.call('XADD', log, id, 'd', ARGV[4], 't', now)
+local first = s + 1
+for i = 11, #ARGV do
+  s = s + 1
+  if i == #ARGV and ARGV[7] == '1' then
+    redis.call('XADD', log, string.format('%d-0', s), 'd', ARGV[i], 't', now, 'f', '1')
+    f, x = true, ARGV[8]
+  else
+    redis.call('XADD', log, string.format('%d-0', s), 'd', ARGV[i], 't', now)
+  end
 end
-evict(log, num(now), tonumber(ARGV[6]), num(ARGV[7]))
+evict(log, num(now), tonumber(ARGV[5]), num(ARGV[6]))
 redis.call('HSET', hk, stream, pack(o, s, f, x))
-redis.call('PEXPIRE', log, ARGV[10])
-extend(hk, ARGV[11])
-return s
+redis.call('PEXPIRE', log, ARGV[9])
+extend(hk, ARGV[10])
+return first
 """,
 )
 

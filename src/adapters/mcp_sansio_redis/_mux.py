@@ -145,7 +145,7 @@ class SharedConnection(asyncio.Protocol):
 
     def close(self) -> None:
         """Close the connection at once; whatever waits fails."""
-        if self._transport is not None:
+        if self._transport is not None and not self.loop.is_closed():  # a loop that ended closed it already
             self._transport.abort()
         self._fail(RedisUnavailableError(f"the connection to Redis at {self.url} is closed", reason="closed"))
 
@@ -212,7 +212,7 @@ class SharedConnection(asyncio.Protocol):
         self._unwritten = 0
         first = not self.broken
         self.broken = True
-        if first and self._transport is not None:
+        if first and self._transport is not None and not self.loop.is_closed():
             self._transport.abort()
         waiting, self._waiting = self._waiting, deque()
         for waiter in waiting:

@@ -10,11 +10,21 @@ incremental pure-Python one below; both give identical values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 from mcp_sansio_runtime import StoreError
 
-__all__ = ["ReplyError", "RedisStoreError", "RedisUnavailableError", "encode", "Reader", "PyReader", "new_reader"]
+__all__ = [
+    "ReplyError",
+    "RedisStoreError",
+    "RedisUnavailableError",
+    "encode",
+    "fast_encode",
+    "Reader",
+    "PyReader",
+    "new_reader",
+]
 
 Reply = Any  # bytes | int | None | list[Reply] | ReplyError
 
@@ -69,6 +79,32 @@ def encode(args: tuple[bytes | str | int | float, ...]) -> bytes:
             raise TypeError(f"a Redis argument must be bytes, str, int or float, not {type(arg).__name__}")
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(parts)
+
+
+def _packer() -> Callable[[tuple[Any, ...]], bytes] | None:
+    try:
+        from hiredis import pack_command
+    except ImportError:
+        return None
+    packer: Callable[[tuple[Any, ...]], bytes] = pack_command
+    return packer
+
+
+_PACK = _packer()
+
+
+def fast_encode(args: tuple[bytes | str | int | float, ...]) -> bytes:
+    """:func:`encode`'s bytes, by hiredis's ``pack_command`` when installed (~3x faster).
+
+    What it refuses (a bool, a lone surrogate) goes to :func:`encode`, which encodes it
+    or raises its own error.
+    """
+    if _PACK is not None:
+        try:
+            return _PACK(args)
+        except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+            pass
+    return encode(args)
 
 
 class Reader(Protocol):

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from mcp_sansio import (
     AppendEvent,
+    AppendEvents,
     ClaimOutcome,
     ClaimRequest,
     ClaimStandalone,
@@ -108,6 +109,7 @@ class RedisStore:
             ReleaseStandalone: self._release_get,
             OpenStream: self._open,
             AppendEvent: self._append,
+            AppendEvents: self._append_many,
             ReadEvents: self._read,
             SaveTask: functools.partial(_tasks.save_task, self),
             LoadTask: functools.partial(_tasks.load_task, self),
@@ -271,6 +273,14 @@ class RedisStore:
         _expect(await _lua.OPEN(self.client, (), args), int, "OpenStream")
 
     async def _append(self, command: AppendEvent) -> int:
+        c = command
+        return await self._append_many(
+            AppendEvents(c.session_id, c.stream, (c.data,), c.now, c.keep, c.max_age, c.final, c.finished_age)
+        )
+
+    async def _append_many(self, command: AppendEvents) -> int:
+        if not command.data:
+            return 0
         final = command.final
         expires = float(command.now) + command.finished_age if final else math.inf
         log_ttl = self._ttl_ms(command.finished_age if final else command.max_age)
@@ -278,7 +288,6 @@ class RedisStore:
             self.prefix,
             command.session_id,
             command.stream,
-            command.data,
             float(command.now),
             max(command.keep, 0),
             float(command.max_age),
@@ -286,8 +295,9 @@ class RedisStore:
             expires,
             log_ttl,
             self._session_ttl(),
+            *command.data,
         )
-        seq: int = _expect(await _lua.APPEND(self.client, (), args), int, "AppendEvent")
+        seq: int = _expect(await _lua.APPEND(self.client, (), args), int, "AppendEvents")
         return seq
 
     async def _read(self, command: ReadEvents) -> LogSlice:

@@ -36,6 +36,11 @@ class PlanRunner:
         self.store = store
         self._sync: Store | None = None if inspect.iscoroutinefunction(store.execute) else store
 
+    @property
+    def synchronous(self) -> bool:
+        """Whether the store answers without being awaited (then a command costs no round trip)."""
+        return self._sync is not None
+
     async def run(self, plan: Plan[T]) -> T:
         """Execute a plan's store commands and return its result."""
         if self._sync is not None:

@@ -50,6 +50,7 @@ from mcp_sansio import (
 
 from ._auth import TokenVerifier, VerifierUnavailable
 from ._broker import Appended, Broker, ListChanged, LocalBroker, ResourceUpdated, SharedStore, Signal
+from ._chunks import pump_chunks
 from ._context import HandlerContext
 from ._hub import Hub, Reader
 from ._plans import AsyncStore, PlanRunner, StoreError
@@ -117,7 +118,8 @@ class Runtime:
         self.keepalive = keepalive
         self.hub = Hub(server.config.max_queue_events)
         self._pump = StreamPump(self)
-        self.run = PlanRunner(self.store).run
+        self._runner = PlanRunner(self.store)
+        self.run = self._runner.run
         # Running handlers by (session id, or the exchange's stream when stateless; request key).
         self._running: dict[tuple[str, str], tuple[anyio.CancelScope, Exchange]] = {}
         self._waiters: dict[tuple[str, str], _Waiter] = {}
@@ -320,7 +322,9 @@ class Runtime:
                 sink.exchanges.append(output.exchange)
                 self.start_soon(self._run_handler, output.call, output.exchange, sink)
             elif isinstance(output, StartStream):
-                sink.reader = self._join(output.session_id, output.stream, 0)  # its events count from 1
+                # Its events count from 1. Its producer is an exchange of this process, which hands
+                # the hub every event itself: the broker need not read them back from the log.
+                sink.reader = self.hub.join(output.session_id, output.stream, 0)
                 sink.headers, sink.priming, sink.close_after = output.headers, output.priming, output.close_after
                 sink.ready.set()
             elif isinstance(output, (EndStream, DisconnectStream)):
@@ -497,8 +501,15 @@ class Runtime:
         try:
             if call.streaming:
                 async with aclosing(call.fn(**kwargs)) as chunks:
-                    async for chunk in chunks:
-                        await self.carry_out(await self.run(reporter().chunk(call, chunk)), sink)
+                    if self._runner.synchronous:
+                        async for chunk in chunks:
+                            await self.carry_out(await self.run(reporter().chunk(call, chunk)), sink)
+                    else:  # each append is a round trip: append what the tool yielded meanwhile together
+
+                        async def send(batch: list[Any]) -> None:
+                            await self.carry_out(await self.run(reporter().chunks(call, batch)), sink)
+
+                        await pump_chunks(chunks, send, self.server.config.max_queue_events)
                 return await self.run(reporter().complete(call, None))
             value = call.fn(**kwargs)
             if inspect.isawaitable(value):
