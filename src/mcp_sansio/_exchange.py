@@ -85,6 +85,7 @@ class Exchange:
         "_answers",
         "_cache",
         "_chunks",
+        "_collected",
         "_now",
         "_open",
         "_outgoing",
