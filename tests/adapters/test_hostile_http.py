@@ -368,6 +368,22 @@ async def test_a_reader_that_stops_reading_10000_events_holds_back_the_producer_
 # -- what HTTP/1.1 requires of every request ---------------------------------------------
 
 
+@pytest.mark.parametrize("flavour", H11_FLAVOURS)  # uvicorn and hypercorn answer unparseable heads themselves
+async def test_a_head_that_does_not_parse_is_answered_without_a_body(
+    flavour: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Found by the fuzzer: "HEAD /m\x00cp" fails to parse, so the method is not known; a reason in
+    # the body would be read by the HEAD's client as the start of another response.
+    async with guarded(flavour, caplog) as g:
+        for first in (b"", http_request(body=INIT)):  # alone, and after a POST on the same connection
+            broken = http_request(b"HEAD", standard=False, target=b"/m\x00cp")
+            methods = [b"POST", b"HEAD"] if first else [b"HEAD"]
+            got = await exchange(g.running, first + broken, len(methods), until_closed=True, methods=methods)
+            refused = got.replies[-1]
+            assert refused.status == 400 and refused.body == b"" and got.closed
+            assert refused.headers["content-length"] == "0" and refused.headers["connection"] == "close"
+
+
 async def test_head_gets_405_without_a_body(flavour: str, caplog: pytest.LogCaptureFixture) -> None:
     async with guarded(flavour, caplog) as g:
         head = http_request(b"HEAD", standard=False)

@@ -57,7 +57,8 @@ class H11Connection:
         self._data = anyio.Event()  # set by the reader whenever bytes (or EOF) arrive
         self._room: anyio.Event | None = None  # set when the reader may read again
         self._on_eof: list[Callable[[], None]] = []
-        self._head_request = False  # a HEAD request's response carries no body (RFC 9110 9.3.2)
+        # A HEAD request's response carries no body (RFC 9110 9.3.2); None: the method is not known.
+        self._head_request: bool | None = None
 
     async def run(self) -> None:
         """Serve requests until the client or a protocol error closes the connection."""
@@ -100,6 +101,7 @@ class H11Connection:
 
     async def _serve_one(self) -> bool:
         """Serve one request; True if the connection can carry another."""
+        self._head_request = None  # not known until this request's head parses
         try:
             first = self._timeouts.idle if self._conn.their_state is h11.IDLE else self._timeouts.header
             event = await self._next_event(anyio.current_time() + first, head=True)
@@ -140,8 +142,11 @@ class H11Connection:
         # h11 lets a server answer a broken request from IDLE too (it never parsed one).
         if self._conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
+        # A head that did not parse may have been a HEAD's, whose answer has no body: a client
+        # would read the reason as the start of another response. So no reason for it.
+        body = f"{reason}\n".encode() if self._head_request is not None else b""
         with suppress(ClientGone, h11.LocalProtocolError):
-            await self.send_response(SendResponse(status, (("connection", "close"),), f"{reason}\n".encode()))
+            await self.send_response(SendResponse(status, (("connection", "close"),), body))
 
     async def _next_event(self, deadline: float, *, head: bool = False) -> h11.Event | type[h11.PAUSED]:
         """The next h11 event; reads (until ``deadline``) only when none is buffered.
