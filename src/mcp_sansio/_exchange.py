@@ -383,11 +383,11 @@ class Exchange:
                 )
                 out += yield from self._append(encoded, final=False)
                 return out
-        for block in blocks:
+        before = len(chunks) - len(blocks)  # one progress step per block: a list yields several
+        for index, block in enumerate(blocks, start=1):
             label = block.get("text") if block.get("type") == "text" else None
             if call.progress_token is not None:
-                count = len(self._chunks[request_key(call.request_id)])
-                out += yield from self.progress(call, count, None, label, {CHUNK_META_KEY: block})
+                out += yield from self.progress(call, before + index, None, label, {CHUNK_META_KEY: block})
             elif self.peer.wants_log("info"):
                 data = {"requestId": call.request_id, "chunk": block}
                 params = {"level": "info", "logger": f"tool/{call.name}", "data": data}

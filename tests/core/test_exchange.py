@@ -455,6 +455,18 @@ def test_text_chunk_fast_path_sends_the_general_paths_bytes(harness: Harness, te
     assert token is None  # a non-scalar token is no token
 
 
+def test_a_chunk_of_several_blocks_is_one_progress_step_per_block(harness: Harness) -> None:
+    session = harness.initialize()
+    run = run_handler(harness.post(call("count", {"n": 1}, token="tok"), session))
+    harness.run(run.exchange.chunk(run.call, "a"))
+    out = harness.run(run.exchange.chunk(run.call, ["b", {"type": "text", "text": "c"}]))
+    sent = events(out)
+    assert [e["params"]["progress"] for e in sent] == [2, 3]  # it raised "progress must increase" before
+    assert [e["params"]["message"] for e in sent] == ["b", "c"]
+    final = events(harness.run(run.exchange.complete(run.call, None)))[-1]
+    assert [block["text"] for block in final["result"]["content"]] == ["a", "b", "c"]
+
+
 @pytest.mark.parametrize(("version", "expected"), [("2025-11-25", 2.5), ("2025-06-18", None)])
 def test_time_budget_for_streams_only_for_clients_that_can_resume(version: str, expected: float | None) -> None:
     harness = make_harness(demo_app(), Config(sse_close_after_seconds=2.5))
