@@ -576,29 +576,40 @@ class MemoryStore:
         keys.add(command.key)
         return ClaimOutcome.CLAIMED
 
-    def _append(self, command: AppendEvent) -> int:
-        c = command
-        return self._append_many(
-            AppendEvents(c.session_id, c.stream, (c.data,), c.now, c.keep, c.max_age, c.final, c.finished_age)
-        )
+    def _append(self, c: AppendEvent) -> int:
+        # Not through an AppendEvents: building one per event cost a tenth of the event.
+        return self._add(c.session_id, c.stream, (c.data,), c.now, c.keep, c.max_age, c.final, c.finished_age)
 
-    def _append_many(self, command: AppendEvents) -> int:
-        if command.session_id not in self._sessions or not command.data:
+    def _append_many(self, c: AppendEvents) -> int:
+        return self._add(c.session_id, c.stream, c.data, c.now, c.keep, c.max_age, c.final, c.finished_age)
+
+    def _add(
+        self,
+        session_id: str,
+        stream: str,
+        entries: tuple[bytes, ...],
+        now: float,
+        keep: int,
+        max_age: float,
+        final: bool,
+        finished_age: float,
+    ) -> int:
+        if session_id not in self._sessions or not entries:
             return 0  # its session ended: keeping the event would recreate what DELETE removed
-        logs = self._logs.setdefault(command.session_id, {})
-        log = logs.get(command.stream)
+        logs = self._logs.setdefault(session_id, {})
+        log = logs.get(stream)
         if log is None:
-            log = logs[command.stream] = _Log()
+            log = logs[stream] = _Log()
         first = log.last_seq + 1
-        for data in command.data:
+        for data in entries:
             log.last_seq += 1
-            log.events.append((log.last_seq, command.now, data))
-        if command.final:
+            log.events.append((log.last_seq, now, data))
+        if final:
             log.final = True
-            log.expires = command.now + command.finished_age
-            if log.expires < self._sweep_at.get(command.session_id, math.inf):
-                self._sweep_at[command.session_id] = log.expires
-        log.evict(command.now, command.keep, command.max_age)
+            log.expires = now + finished_age
+            if log.expires < self._sweep_at.get(session_id, math.inf):
+                self._sweep_at[session_id] = log.expires
+        log.evict(now, keep, max_age)
         return first
 
     def _read(self, command: ReadEvents) -> LogSlice:
