@@ -33,7 +33,7 @@ from .client import (
 )
 from .report import Result
 from .servers import Mode, RunningServer, proc_status_bytes, reset_peak
-from .wrk import run_wrk, run_wrk_sessions
+from .wrk import WrkResult, run_wrk, run_wrk_sessions
 
 __all__ = ["Settings", "FULL", "SMOKE", "Workload", "workloads"]
 
@@ -121,23 +121,33 @@ def _wrk_rows(
             answer=answer,
             sessions=sessions,
         )
-        if settings.warmup:
-            load(seconds=settings.warmup)
-        reset_peak(server.pid)
-        runs = [load(seconds=settings.seconds) for _ in range(settings.rounds)]
-        rows.append(
-            Result(
-                f"{label} c={connections}",
-                server.spec.name,
-                _median([r.rate for r in runs]),
-                "req/s",
-                p50_ms=_median([r.p50_ms for r in runs]),
-                p99_ms=_median([r.p99_ms for r in runs]),
-                peak_rss=proc_status_bytes(server.pid, "VmHWM"),
-                note=f"{settings.rounds}x{settings.seconds}s, tool {tool}",
-            )
-        )
+        rows.append(_wrk_result(server, settings, load, f"{label} c={connections}", "req/s", f"tool {tool}"))
     return rows
+
+
+def _wrk_result(
+    server: RunningServer,
+    settings: Settings,
+    load: Callable[..., WrkResult],
+    workload: str,
+    unit: str,
+    about: str,
+) -> Result:
+    """Warm up, then ``settings.rounds`` wrk runs of ``load``: their medians as one row."""
+    if settings.warmup:
+        load(seconds=settings.warmup)
+    reset_peak(server.pid)
+    runs = [load(seconds=settings.seconds) for _ in range(settings.rounds)]
+    return Result(
+        workload,
+        server.spec.name,
+        _median([r.rate for r in runs]),
+        unit,
+        p50_ms=_median([r.p50_ms for r in runs]),
+        p99_ms=_median([r.p99_ms for r in runs]),
+        peak_rss=proc_status_bytes(server.pid, "VmHWM"),
+        note=f"{settings.rounds}x{settings.seconds}s, {about}",
+    )
 
 
 def _json(server: RunningServer, settings: Settings) -> list[Result]:
@@ -210,22 +220,8 @@ def _stream(server: RunningServer, settings: Settings) -> list[Result]:
 
 def _opening(server: RunningServer, settings: Settings) -> list[Result]:
     load = functools.partial(run_wrk_sessions, server.url, connections=32, version=HANDSHAKE)
-    if settings.warmup:
-        load(seconds=settings.warmup)
-    reset_peak(server.pid)
-    runs = [load(seconds=settings.seconds) for _ in range(settings.rounds)]
-    return [
-        Result(
-            "session opening c=32",
-            server.spec.name,
-            _median([r.rate for r in runs]),
-            "sessions/s",
-            p50_ms=_median([r.p50_ms for r in runs]),
-            p99_ms=_median([r.p99_ms for r in runs]),
-            peak_rss=proc_status_bytes(server.pid, "VmHWM"),
-            note=f"{settings.rounds}x{settings.seconds}s, wrk: initialize + notifications/initialized",
-        )
-    ]
+    about = "wrk: initialize + notifications/initialized"
+    return [_wrk_result(server, settings, load, "session opening c=32", "sessions/s", about)]
 
 
 def _idle(server: RunningServer, settings: Settings) -> list[Result]:
