@@ -48,6 +48,9 @@ def _fast_encoder(ensure_ascii: bool) -> Callable[[Any], str]:
 
 _ENCODE = _fast_encoder(ensure_ascii=False)
 _ENCODE_ASCII = _fast_encoder(ensure_ascii=True)
+# A string alone (a streamed chunk's text, a token): the quoting function itself, no encoder call.
+_QUOTE = json.encoder.encode_basestring
+_QUOTE_ASCII = json.encoder.encode_basestring_ascii
 
 
 def encode_text(obj: Any) -> bytes:
@@ -57,6 +60,11 @@ def encode_text(obj: Any) -> bytes:
         ValueError: a float that JSON cannot carry, or a reference cycle.
         TypeError: a value JSON has no form for.
     """
+    if type(obj) is str:
+        try:
+            return _QUOTE(obj).encode()
+        except UnicodeEncodeError:  # a lone surrogate: escaped, as the encoder below does
+            return _QUOTE_ASCII(obj).encode()
     try:
         return _ENCODE(obj).encode()
     except UnicodeEncodeError:
