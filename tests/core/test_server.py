@@ -403,3 +403,38 @@ def test_two_requests_changing_one_session_at_once_both_take_effect(harness: Har
     assert record.log_level == "error"
     assert record.subscriptions == frozenset({"demo://a"})
     assert record.last_seen == harness.now[0]
+
+
+def test_the_origin_and_host_verdicts_stay_bounded_and_right() -> None:
+    import mcp_sansio._server as server_module
+
+    harness = make_harness(demo_app(), Config(validate_loopback=True))
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    base = [h for h in HEAD if h[0] != "host"]
+    for n in range(server_module._HOST_CACHE_SIZE + 50):  # a client cycling through Host values
+        out = harness.request("POST", ping, [("host", f"evil{n}.example")], base=base)
+        assert only_response(out).status == 421  # the verdict, cached or not, is the same
+        assert len(harness.server._host_refusals) <= server_module._HOST_CACHE_SIZE
+    session = harness.initialize()  # a good Host after the churn is still served
+    assert body_of(harness.post(ping, session))["result"] == {}
+
+
+def test_the_peer_cache_stays_bounded_and_follows_the_record() -> None:
+    import mcp_sansio._server as server_module
+
+    harness = make_harness(demo_app())
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    sessions = [harness.initialize() for _ in range(40)]
+    original = server_module._PEER_CACHE_SIZE
+    server_module._PEER_CACHE_SIZE = 16
+    try:
+        for session in sessions:
+            assert body_of(harness.post(ping, session))["result"] == {}
+            assert len(harness.server._peers) <= 16
+    finally:
+        server_module._PEER_CACHE_SIZE = original
+    # A changed record (a new log level) gives a new Peer: the cache never serves a stale one.
+    session = sessions[-1]
+    harness.post({"jsonrpc": "2.0", "id": 2, "method": "logging/setLevel", "params": {"level": "error"}}, session)
+    harness.post(ping, session)
+    assert harness.server._peers[session][2].log_level == "error"
