@@ -18,7 +18,7 @@ from ._config import Config
 from ._errors import RemoteProtocolError
 from ._fastinit import fast_init
 
-__all__ = ["HttpRequest", "Headers", "accepts", "check_origin_and_host", "origin_and_host_refusal"]
+__all__ = ["HttpRequest", "Headers", "accepts", "origin_and_host_refusal"]
 
 Header = tuple[str, str]
 ALLOWED_METHODS: Final = "GET, POST, DELETE"
@@ -176,20 +176,13 @@ def _split_host(host_header: str) -> str | None:
     return match.group(1) if match else None
 
 
-def check_origin_and_host(headers: Headers, config: Config) -> None:
-    """DNS-rebinding protection: refuse foreign Origin (403) and Host (421) values.
-
-    Raises:
-        RemoteProtocolError: 403 for an Origin that is not allowed, 421 for a
-            Host that is not allowed; 400 for a missing, repeated or malformed Host.
-    """
-    refusal = origin_and_host_refusal(headers.get("origin"), headers.only("host"), config)
-    if refusal is not None:
-        raise RemoteProtocolError(refusal[1], error_status_hint=refusal[0])
-
-
 def origin_and_host_refusal(origin: str | None, host_header: str | None, config: Config) -> tuple[int, str] | None:
-    """The status and message refusing this Origin and Host under ``config``, or None to accept them."""
+    """DNS-rebinding protection: why this Origin and Host are refused under ``config``, or None.
+
+    The refusal is (status, message): 403 for an Origin that is not allowed, 421 for a Host
+    that is not allowed, 400 for a missing or malformed Host. A pure function of its
+    arguments, so the server caches its verdicts per (Origin, Host).
+    """
     try:
         _check_origin_and_host(origin, host_header, config)
     except RemoteProtocolError as exc:

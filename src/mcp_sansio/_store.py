@@ -477,30 +477,25 @@ class MemoryStore:
         return self._dispatch[type(command)](command)
 
     def _load(self, command: LoadSession) -> SessionRecord | None:
-        record = self._sessions.get(command.session_id)
-        if record is not None and command.now - record.last_seen > command.idle_timeout:
-            self._delete(command.session_id)
+        return self._live(command.session_id, command.now, command.idle_timeout)
+
+    def _live(self, session_id: str, now: float, idle_timeout: float) -> SessionRecord | None:
+        """The session's record, unless it idled out (then it is deleted)."""
+        record = self._sessions.get(session_id)
+        if record is not None and now - record.last_seen > idle_timeout:
+            self._delete(session_id)
             return None
         return record
 
     def _load_and_claim(self, command: LoadAndClaim) -> tuple[SessionRecord | None, ClaimOutcome | None]:
-        # What _load and _claim do, without building their commands: this runs for every request.
+        # Through the helpers, not the LoadSession/ClaimRequest handlers: no commands built per request.
         session_id, now = command.session_id, command.now
-        record = self._sessions.get(session_id)
-        if record is not None and now - record.last_seen > command.idle_timeout:
-            self._delete(session_id)
-            return None, None
+        record = self._live(session_id, now, command.idle_timeout)
         if record is None or record.principal != command.principal:
             return record, None
         if now - record.last_seen >= command.touch_after:
             record = self._sessions[session_id] = replace(record, last_seen=now)
-        keys = self._in_flight.setdefault(session_id, set())
-        if command.key in keys:
-            return record, ClaimOutcome.DUPLICATE
-        if len(keys) >= command.limit:
-            return record, ClaimOutcome.TOO_MANY
-        keys.add(command.key)
-        return record, ClaimOutcome.CLAIMED
+        return record, self._claim_key(session_id, command.key, command.limit)
 
     def _save(self, command: SaveSession) -> None:
         self._sessions[command.record.id] = command.record
@@ -568,12 +563,15 @@ class MemoryStore:
         return self._sessions.pop(session_id, None) is not None
 
     def _claim(self, command: ClaimRequest) -> ClaimOutcome:
-        keys = self._in_flight.setdefault(command.session_id, set())
-        if command.key in keys:
+        return self._claim_key(command.session_id, command.key, command.limit)
+
+    def _claim_key(self, session_id: str, key: str, limit: int) -> ClaimOutcome:
+        keys = self._in_flight.setdefault(session_id, set())
+        if key in keys:
             return ClaimOutcome.DUPLICATE
-        if len(keys) >= command.limit:
+        if len(keys) >= limit:
             return ClaimOutcome.TOO_MANY
-        keys.add(command.key)
+        keys.add(key)
         return ClaimOutcome.CLAIMED
 
     def _append(self, c: AppendEvent) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mcp_sansio import INVALID_REQUEST, Config, Headers, HttpRequest, RemoteProtocolError
-from mcp_sansio._http import ALLOWED_METHODS, accepts, check_origin_and_host
+from mcp_sansio._http import ALLOWED_METHODS, accepts, origin_and_host_refusal
 from tests.conftest import Harness
 
 # --- Headers ------------------------------------------------------------------------------
@@ -140,11 +140,15 @@ def test_accepts(accept: str | None, media: str, expected: bool) -> None:
     assert accepts(accept, media) is expected
 
 
-# --- check_origin_and_host -----------------------------------------------------------------
+# --- origin_and_host_refusal ---------------------------------------------------------------
 
 
 def check(config: Config, *headers: tuple[str, str]) -> None:
-    check_origin_and_host(Headers(headers), config)
+    """What the server does with a head: the verdict for its Origin and its one Host, raised."""
+    view = Headers(headers)
+    refusal = origin_and_host_refusal(view.get("origin"), view.only("host"), config)
+    if refusal is not None:
+        raise RemoteProtocolError(refusal[1], error_status_hint=refusal[0])
 
 
 def refused(config: Config, *headers: tuple[str, str]) -> RemoteProtocolError:
