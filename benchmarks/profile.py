@@ -5,16 +5,20 @@ Usage::
     python -m benchmarks.profile core          # the core alone: tools/call JSON exchanges, then SSE events
     python -m benchmarks.profile h11           # h11 on asyncio under wrk (tools/call JSON, 32 connections)
     python -m benchmarks.profile h11 --backend trio --tool echo_logged --answer sse
+    python -m benchmarks.profile h11 --redis-url redis://127.0.0.1:6379/0 --connections 1
 
 Each prints the CPU time per request without the profiler (what the speed figures
 rest on), then cProfile's top functions by own time, divided by the number of
 requests: microseconds and calls per request. The profiler's own overhead inflates
-every entry about alike, so read the shares, not the sum.
+every entry about alike, so read the shares, not the sum. With ``--redis-url`` the
+server keeps its sessions and logs in Redis, under a key prefix of its own that is
+deleted afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import os
 import pstats
@@ -28,7 +32,7 @@ from pathlib import Path
 
 from .client import HANDSHAKE, McpClient
 from .core_bench import events_per_second, exchanges_per_second
-from .redis_bench import cpu_seconds
+from .redis_bench import RedisAdmin, cpu_seconds
 from .servers import HOST, ROOT, free_port
 from .wrk import run_wrk
 
@@ -66,10 +70,10 @@ def _core(limit: int) -> None:
     print("\n".join(_profile(lambda: events_per_second(events, 60.0), events, limit)))
 
 
-def _serve(port: int, backend: str, profile_to: Path | None) -> subprocess.Popen[bytes]:
+def _serve(port: int, backend: str, profile_to: Path | None, redis: list[str]) -> subprocess.Popen[bytes]:
     profiled = ["-m", "cProfile", "-o", str(profile_to)] if profile_to is not None else []
     command = [sys.executable, *profiled, "-m", "mcp_sansio_h11.cli", "serve", "benchmarks/app.py:app"]
-    command += ["--host", HOST, "--port", str(port), "--backend", backend]
+    command += ["--host", HOST, "--port", str(port), "--backend", backend, *redis]
     return subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
 
 
@@ -104,9 +108,18 @@ def _load(url: str, args: argparse.Namespace) -> int:
 
 
 def _h11(args: argparse.Namespace) -> None:
+    with contextlib.ExitStack() as stack:
+        redis: list[str] = []
+        if args.redis_url is not None:
+            admin = stack.enter_context(RedisAdmin(args.redis_url))
+            redis = ["--redis-url", args.redis_url, "--redis-prefix", stack.enter_context(admin.prefix())]
+        _h11_with(args, redis)
+
+
+def _h11_with(args: argparse.Namespace, redis: list[str]) -> None:
     port = free_port()
     url = f"http://{HOST}:{port}/mcp"
-    plain = _serve(port, args.backend, None)
+    plain = _serve(port, args.backend, None, redis)
     try:
         _wait_ready(url, plain)
         before = cpu_seconds(plain.pid)
@@ -115,8 +128,9 @@ def _h11(args: argparse.Namespace) -> None:
     finally:
         plain.send_signal(signal.SIGINT)
         plain.wait(30)
+    store = "Redis" if redis else "memory"
     print(
-        f"h11 {args.backend}, tools/call {args.tool} ({args.answer}), c={args.connections}: "
+        f"h11 {args.backend}, {store} store, tools/call {args.tool} ({args.answer}), c={args.connections}: "
         f"{requests / args.seconds:,.0f} req/s, {used / requests * 1e6:.1f} µs server CPU per request"
     )
     if args.top == 0:
@@ -125,7 +139,7 @@ def _h11(args: argparse.Namespace) -> None:
         output = Path(scratch) / "h11.prof"
         port = free_port()
         url = f"http://{HOST}:{port}/mcp"
-        profiled = _serve(port, args.backend, output)
+        profiled = _serve(port, args.backend, output, redis)
         try:
             _wait_ready(url, profiled)
             requests = _load(url, args)
@@ -145,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--top", type=int, default=25, help="functions to list (0: only the CPU per request)")
+    parser.add_argument("--redis-url", help="keep sessions and logs in this Redis (h11 only)")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
     if args.target == "core":

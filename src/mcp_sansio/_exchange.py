@@ -180,21 +180,25 @@ class Exchange:
         """Switch to SSE (if not yet): headers, and a priming event for 2025-11-25 clients."""
         if self.state is not ExchangeState.PENDING:
             return []
-        self.state = transition(EXCHANGE_TRANSITIONS, self.state, ExchangeEvent.START_STREAM)
-        priming, close_after = None, None
         if self.session_id is not None:
             yield OpenStream(self.session_id, self.stream, self._now(), self.config.max_streams_per_session)
-        if self._resumable():
-            event_id = format_event_id(self.stream, 0)
-            priming = frame_event(b"", event_id=event_id, retry_ms=self.config.sse_retry_ms)
-            close_after = self.config.sse_close_after_seconds
-        headers = sse_headers(self.session_id)
-        out: list[Output] = [StartStream(self.session_id, self.stream, headers, priming, close_after)]
+        out = self._started()
         # Answers computed before the switch (built-in methods in a batch) go first.
         for answer in self._answers:
             out += yield from self._append(dumps(answer.to_json()), final=False)
         self._answers.clear()
         return out
+
+    def _started(self) -> list[Output]:
+        """The switch to SSE once the stream's log is open: its headers and priming event."""
+        self.state = transition(EXCHANGE_TRANSITIONS, self.state, ExchangeEvent.START_STREAM)
+        priming, close_after = None, None
+        if self._resumable():
+            event_id = format_event_id(self.stream, 0)
+            priming = frame_event(b"", event_id=event_id, retry_ms=self.config.sse_retry_ms)
+            close_after = self.config.sse_close_after_seconds
+        headers = sse_headers(self.session_id)
+        return [StartStream(self.session_id, self.stream, headers, priming, close_after)]
 
     def _append(self, data: bytes, *, final: bool) -> Plan[list[Output]]:
         if self.session_id is None:
@@ -241,6 +245,28 @@ class Exchange:
             # The request already has its response: its stream is done, so the
             # message goes to the session's standalone stream instead.
             return (yield from self._standalone(message))
+        if (
+            self.state is ExchangeState.PENDING
+            and self.session_id is not None
+            and self._collected is None
+            and not self._answers
+        ):
+            # The stream's first event: one store command opens its log and appends the event,
+            # and the client sees the priming event only once both are stored, as below.
+            data = dumps(message.to_json())
+            config = self.config
+            seq: int = yield AppendEvent(
+                self.session_id,
+                self.stream,
+                data,
+                self._now(),
+                config.max_events_per_stream,
+                config.max_event_age,
+                False,
+                config.finished_stream_age,
+                config.max_streams_per_session,
+            )
+            return self._started() + self._appended(data, seq, False)
         out = yield from self.start_stream()
         out += yield from self._append(dumps(message.to_json()), final=False)
         return out

@@ -254,6 +254,11 @@ class AppendEvent:
     marks the stream finished: a resume delivers up to it and ends, and the whole
     log expires ``finished_age`` seconds later. An event of a session that is not
     stored (a handler that ends after DELETE or expiry) is not kept: answer 0.
+
+    With ``max_streams`` set, the store first does in the same step what
+    ``OpenStream(session_id, stream, now, max_streams)`` does: the core sends it for
+    the first event of a POST's stream, so a remote store opens and appends in one
+    round trip.
     """
 
     session_id: str
@@ -264,6 +269,7 @@ class AppendEvent:
     max_age: float
     final: bool = False
     finished_age: float = float("inf")
+    max_streams: int | None = None
 
 
 @fast_init
@@ -276,6 +282,7 @@ class AppendEvents:
     after one AppendEvent per entry of ``data`` with this clock reading and these limits;
     ``final`` marks the last of them final; an empty ``data`` appends nothing (answer 0).
     One command, so a remote store appends a streaming tool's chunks in one round trip.
+    ``max_streams`` opens the stream first, as for :class:`AppendEvent`.
     """
 
     session_id: str
@@ -286,6 +293,7 @@ class AppendEvents:
     max_age: float
     final: bool = False
     finished_age: float = float("inf")
+    max_streams: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,22 +522,23 @@ class MemoryStore:
         return idle
 
     def _open(self, command: OpenStream) -> None:
-        if command.session_id not in self._sessions:
-            return
-        session_id, now = command.session_id, command.now
+        if command.session_id in self._sessions:
+            self._open_log(command.session_id, command.stream, command.now, command.max_streams)
+
+    def _open_log(self, session_id: str, stream: str, now: float, max_streams: int) -> None:
         logs = self._logs.setdefault(session_id, {})
         # Every POST stream opens a log, so nothing here may cost a walk over all of them each time.
         if now >= self._sweep_at.get(session_id, math.inf):
             for key in [k for k, log in logs.items() if log.expires <= now]:
                 del logs[key]
             self._sweep_at[session_id] = min((log.expires for log in logs.values()), default=math.inf)
-        while len(logs) >= command.max_streams:
+        while len(logs) >= max_streams:
             # The oldest finished log (dicts keep creation order); usually one of the first.
             oldest = next((k for k, log in logs.items() if log.final), None)
             if oldest is None:
                 break  # unfinished logs are never dropped
             del logs[oldest]
-        logs.setdefault(command.stream, _Log())
+        logs.setdefault(stream, _Log())
 
     def _release(self, command: ReleaseRequest) -> None:
         keys = self._in_flight.get(command.session_id)
@@ -576,9 +585,13 @@ class MemoryStore:
 
     def _append(self, c: AppendEvent) -> int:
         # Not through an AppendEvents: building one per event cost a tenth of the event.
+        if c.max_streams is not None and c.session_id in self._sessions:
+            self._open_log(c.session_id, c.stream, c.now, c.max_streams)
         return self._add(c.session_id, c.stream, (c.data,), c.now, c.keep, c.max_age, c.final, c.finished_age)
 
     def _append_many(self, c: AppendEvents) -> int:
+        if c.max_streams is not None and c.session_id in self._sessions:
+            self._open_log(c.session_id, c.stream, c.now, c.max_streams)
         return self._add(c.session_id, c.stream, c.data, c.now, c.keep, c.max_age, c.final, c.finished_age)
 
     def _add(

@@ -10,6 +10,7 @@ import pytest
 
 from mcp_sansio import (
     CHUNK_META_KEY,
+    AppendEvent,
     Config,
     EndStream,
     LocalProtocolError,
@@ -563,3 +564,21 @@ def test_chunks_that_carry_no_content_append_nothing(harness: Harness) -> None:
     harness.run(run.exchange.chunk(run.call, "1"))  # the stream has started
     sent, commands = _recorded(harness, run.exchange.chunks(run.call, [None, []]))
     assert (sent, commands) == ([], [])
+
+
+def test_the_first_event_of_a_post_stream_opens_its_log_in_the_same_store_command(harness: Harness) -> None:
+    # One round trip for a remote store: the append carries OpenStream's max_streams, and the
+    # priming event goes out only with (after) the stored first event.
+    harness = make_harness(demo_app(), Config(max_streams_per_session=2))
+    session = harness.initialize("2025-11-25")
+    finished = [finish_stream(harness, session, rid) for rid in (1, 2)]
+    run = run_handler(harness.post(call("chatty", rid=3), session))
+    plan = run.exchange.log(3, "info", "hello", None)
+    command = next(plan)
+    assert isinstance(command, AppendEvent) and command.max_streams == 2
+    with pytest.raises(StopIteration) as done:
+        plan.send(harness.store.execute(command))
+    assert [type(o) for o in done.value.value] == [StartStream, SendEvent]
+    assert set(harness.store._logs[session]) == {finished[1], run.exchange.stream}  # the oldest went
+    later, commands = _recorded(harness, run.exchange.log(3, "info", "again", None))
+    assert commands == ["AppendEvent"] and [o.seq for o in later] == [2]

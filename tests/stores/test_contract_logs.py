@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from mcp_sansio import AppendEvent, AppendEvents, LogSlice, OpenStream, ReadEvents, SaveSession
+from mcp_sansio import AppendEvent, AppendEvents, LogSlice, MemoryStore, OpenStream, ReadEvents, SaveSession
 from mcp_sansio_runtime import AsyncStore
 from tests.stores.conftest import Stores, record
 
@@ -287,3 +287,57 @@ async def test_two_instances_appending_batches_concurrently_never_interleave_the
     assert sorted(starts) == list(range(1, 101, 5))  # every batch is contiguous
     for start, n in starts.items():
         assert [data for _, data in log.events[start - 1 : start + 4]] == [b"%s-%d" % (n, i) for i in range(5)]
+
+
+# -- appends that open their stream (max_streams) -------------------------------------------------
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["AppendEvent", "AppendEvents"])
+async def test_an_append_with_max_streams_opens_the_stream_first_as_open_stream_does(
+    store: AsyncStore, session: str, many: bool
+) -> None:
+    await append(store, b"x", stream="f1", final=True, finished_age=10.0)  # expired by NOW + 50
+    await append(store, b"x", stream="f2", final=True)
+    await append(store, b"x", stream="r1")
+    await append(store, b"x", stream="f3", final=True)
+    await append(store, b"x", stream="f4", final=True)
+    # f1 expired; then 4 logs >= 3: f2 goes (the oldest finished), then 3 >= 3: f3 goes.
+    if many:
+        seq = await store.execute(AppendEvents("s1", "new", (b"a", b"b"), NOW + 50.0, 100, AGE, max_streams=3))
+    else:
+        seq = await store.execute(AppendEvent("s1", "new", b"a", NOW + 50.0, 100, AGE, max_streams=3))
+    assert seq == 1
+    found = {s: (await read(store, stream=s)).known for s in ("f1", "f2", "r1", "f3", "f4", "new")}
+    assert found == {"f1": False, "f2": False, "r1": True, "f3": False, "f4": True, "new": True}
+    assert (await read(store, stream="new")).events[0] == (1, b"a")
+    # An open stream's events stay: opening it again appends after them.
+    assert await store.execute(AppendEvent("s1", "new", b"c", NOW, 100, AGE, max_streams=3)) == (3 if many else 2)
+    assert await store.execute(AppendEvent("ghost", "new", b"a", NOW, 100, AGE, max_streams=3)) == 0
+    assert await read(store, session_id="ghost", stream="new") == LogSlice(known=False)
+
+
+async def test_logs_opened_and_finished_in_any_order_are_dropped_as_in_memory(store: AsyncStore, session: str) -> None:
+    # Streams open (by OpenStream or by an opening append), finish out of creation order, some
+    # expire: at every step each store keeps exactly the logs the in-memory store keeps.
+    oracle = MemoryStore()
+    oracle.execute(SaveSession(record("s1", NOW)))
+    created: list[str] = []
+
+    async def both(command: Any) -> None:
+        assert await store.execute(command) == oracle.execute(command), command
+
+    for n in range(60):
+        now, name = NOW + n, f"s{n}"
+        if n % 4:
+            await both(AppendEvent("s1", name, b"x", now, 100, AGE, max_streams=6))
+        else:
+            await both(OpenStream("s1", name, now, max_streams=6))
+        created.append(name)
+        if n % 3 == 2:  # each three finish last, first, middle; a few soon expire
+            for target in (created[-1], created[-3], created[-2]):
+                age = 2.5 if int(target[1:]) % 5 == 1 else 1000.0
+                await both(AppendEvent("s1", target, b"end", now, 100, AGE, True, age))
+        for stream in created[-12:]:
+            await both(ReadEvents("s1", stream, 0, now, AGE))
+    kept = [s for s in created if oracle.execute(ReadEvents("s1", s, 0, NOW + 60, AGE)).known]
+    assert 4 <= len(kept) <= 6  # the test drops logs, and keeps some

@@ -116,6 +116,21 @@ async def test_unexpected_replies_raise_redis_store_error(store: RedisStore, red
         await store.execute(AppendEvent("s3", "p1", b"x", 1000.0, 10, 60.0))
 
 
+
+async def test_opening_a_stream_reads_no_head_it_does_not_drop(store: RedisStore, redis_sync: redis.Redis) -> None:
+    # Every POST that streams opens a log: its cost must not grow with the session's logs. A head
+    # OpenStream read would raise here (as AppendEvent does above); only the indexes are read.
+    await store.execute(SaveSession(record("s3")))
+    for n in range(50):
+        await store.execute(AppendEvent("s3", f"f{n}", b"x", 1000.0, 10, 60.0, True, 5.0))
+    redis_sync.hset(store.keys.streams("s3"), "p1", "garbage")
+    await store.execute(OpenStream("s3", "new", 1000.0, 64))
+    await store.execute(AppendEvent("s3", "new2", b"x", 1000.0, 10, 60.0, max_streams=64))
+    assert redis_sync.zcard(store.keys.finished("s3")) == 50
+    await store.execute(OpenStream("s3", "new3", 1006.0, 64))  # all 50 expired: swept through the index
+    assert redis_sync.zcard(store.keys.finished("s3")) == redis_sync.zcard(store.keys.expiry("s3")) == 0
+    assert sorted(redis_sync.hkeys(store.keys.streams("s3"))) == [b"#", b"new", b"new2", b"new3", b"p1"]
+
 # -- keys and TTLs -------------------------------------------------------------------------
 
 
@@ -130,6 +145,8 @@ async def test_every_key_is_under_the_prefix_named_by_the_layout_and_has_a_ttl(
         layout.in_flight("s:1"),
         layout.standalone("s:1"),
         layout.streams("s:1"),
+        layout.finished("s:1"),
+        layout.expiry("s:1"),
         layout.log("s:1", "0"),
         layout.log("s:1", "p1"),
     }
@@ -144,6 +161,8 @@ async def test_every_key_is_under_the_prefix_named_by_the_layout_and_has_a_ttl(
         layout.in_flight("s:1"): "set",
         layout.standalone("s:1"): "hash",
         layout.streams("s:1"): "hash",
+        layout.finished("s:1"): "zset",
+        layout.expiry("s:1"): "zset",
         layout.log("s:1", "0"): "stream",
         layout.log("s:1", "p1"): "stream",
     }
@@ -160,7 +179,8 @@ async def test_ttls_follow_the_lifetimes_plus_grace(store: RedisStore, redis_syn
     await store.execute(LoadSession("s:1", 1000.0, 500.0))
     await store.execute(SaveSession(record("s:1")))
     assert 500_000 < redis_sync.pttl(keys.session("s:1")) <= 505_000
-    assert 500_000 < redis_sync.pttl(keys.streams("s:1")) <= 505_000
+    for key in (keys.streams("s:1"), keys.finished("s:1"), keys.expiry("s:1")):
+        assert 500_000 < redis_sync.pttl(key) <= 505_000, key
     # An instance configured with a shorter idle timeout never shortens a session's TTLs.
     other = RedisStore(REDIS_URL, prefix=store.prefix, idle_timeout=10.0, ttl_grace=0.0)
     await other.execute(SaveSession(record("s:1")))
@@ -168,7 +188,8 @@ async def test_ttls_follow_the_lifetimes_plus_grace(store: RedisStore, redis_syn
     await other.execute(ClaimStandalone("s:1", "g2", 1000.0, 60.0))
     await other.execute(ReleaseStandalone("s:1", "g2", 3))
     await other.aclose()
-    for key in (keys.session("s:1"), keys.streams("s:1"), keys.in_flight("s:1"), keys.standalone("s:1"), keys.sessions):
+    kept = (keys.session("s:1"), keys.streams("s:1"), keys.finished("s:1"), keys.expiry("s:1"))
+    for key in (*kept, keys.in_flight("s:1"), keys.standalone("s:1"), keys.sessions):
         assert redis_sync.pttl(key) > 400_000, key
 
 
@@ -306,7 +327,8 @@ async def test_a_session_whose_record_redis_dropped_leaves_the_index_when_listed
     assert await store.execute(CountSessions()) == 1  # the index still counts it...
     assert await store.execute(ListSessions()) == []  # ...until a listing (or an expiry) drops it with its keys
     assert await store.execute(CountSessions()) == 0
-    assert not redis_sync.exists(store.keys.streams("s:1"), store.keys.log("s:1", "0"))
+    gone = (store.keys.streams("s:1"), store.keys.finished("s:1"), store.keys.expiry("s:1"))
+    assert not redis_sync.exists(*gone, store.keys.log("s:1", "0"), store.keys.log("s:1", "p1"))
 
 
 async def test_the_pure_python_reply_parser_serves_the_store(prefix: str, redis_stores: list[RedisStore]) -> None:

@@ -54,10 +54,15 @@ percent-encoded; ``<stream>`` a stream key as the core names it, ``0`` for GET):
                                TTL: session TTL, refreshed by both commands and by SaveSession.
     P streams:<sid>     HASH   field <stream>: "<order> <last_seq> <final 0|1> <expires|inf>", the
                                head of each of the session's logs. ``order`` is creation order
-                               (OpenStream drops finished logs oldest first); ``last_seq`` the newest
-                               seq ever appended (it survives eviction of every event); ``expires``
-                               is now + finished_age of the final event. TTL: session TTL,
-                               refreshed by OpenStream, AppendEvent(s) and SaveSession.
+                               (OpenStream drops finished logs oldest first), given from field
+                               ``#`` (HINCRBY); ``last_seq`` the newest seq ever appended (it
+                               survives eviction of every event); ``expires`` is now + finished_age
+                               of the final event. TTL: session TTL, refreshed by OpenStream,
+                               AppendEvent(s), SaveSession, UpdateSession and LoadAndClaim's touch.
+    P finished:<sid>    ZSET   the finished streams, score: their order; P expiry:<sid> ZSET the
+                               finished streams that expire, score: expires. They let OpenStream
+                               drop logs without reading every head: its cost grows with what it
+                               drops, not with the logs a session holds. TTL: as streams:<sid>.
     P task:<id>          HASH   a task (2026-07-28 tasks extension, or a 2025-11-25 session's task):
                                v=<version> (SaveTask compares and sets it in Lua), r=<the record as
                                JSON>. TTL: until the task's expires_at (created_at + its ttl) plus

@@ -63,8 +63,19 @@ class KeyLayout:
         return f"{self.prefix}standalone:{escape(session_id)}"
 
     def streams(self, session_id: str) -> str:
-        """HASH: stream key -> ``"<order> <last_seq> <final 0|1> <expires>"`` for each of the session's logs."""
+        """HASH: stream key -> ``"<order> <last_seq> <final 0|1> <expires>"`` for each of the session's logs.
+
+        Field ``#`` holds the last order number given (stream keys are alphanumeric).
+        """
         return f"{self.prefix}streams:{escape(session_id)}"
+
+    def finished(self, session_id: str) -> str:
+        """ZSET: the session's finished streams, scored by their order (OpenStream drops the lowest first)."""
+        return f"{self.prefix}finished:{escape(session_id)}"
+
+    def expiry(self, session_id: str) -> str:
+        """ZSET: the session's finished streams that expire, scored by when (OpenStream drops those due)."""
+        return f"{self.prefix}expiry:{escape(session_id)}"
 
     def task(self, task_id: str) -> str:
         """HASH: one task, ``v`` (its version, for compare-and-set) and ``r`` (the record as JSON)."""

@@ -68,16 +68,51 @@ local function extend(key, ttl)
   local left = redis.call('PTTL', key)
   if left == -1 or (left >= 0 and left < tonumber(ttl)) then redis.call('PEXPIRE', key, ttl) end
 end
+-- A session's keys that hold its logs' heads and indexes (see the package docstring). The heads' hash
+-- also holds '#', the last order number given (stream keys are alphanumeric, so never '#').
+local function log_keys(e)
+  return P .. 'streams:' .. e, P .. 'finished:' .. e, P .. 'expiry:' .. e
+end
 local function drop_session(sid)
   local e = esc(sid)
-  local streams = P .. 'streams:' .. e
-  for _, stream in ipairs(redis.call('HKEYS', streams)) do
-    redis.call('DEL', P .. 'log:' .. e .. ':' .. stream)
+  local hk, fk, xk = log_keys(e)
+  for _, stream in ipairs(redis.call('HKEYS', hk)) do
+    if stream ~= '#' then redis.call('DEL', P .. 'log:' .. e .. ':' .. stream) end
   end
   -- Its tasks' records stay until their TTL (their runs may still write them); nobody can list them now.
-  redis.call('DEL', streams, P .. 'inflight:' .. e, P .. 'standalone:' .. e, P .. 'tasks:session:' .. e)
+  redis.call('DEL', hk, fk, xk, P .. 'inflight:' .. e, P .. 'standalone:' .. e, P .. 'tasks:session:' .. e)
   redis.call('ZREM', P .. 'sessions', sid)
   return redis.call('DEL', P .. 'session:' .. e)
+end
+local function extend_logs(e, ttl)
+  local hk, fk, xk = log_keys(e)
+  extend(hk, ttl)
+  extend(fk, ttl)
+  extend(xk, ttl)
+end
+-- What OpenStream does (see there); now_s is the clock reading as sent (a score bound for ZRANGEBYSCORE).
+-- Its cost grows with the logs it drops, not with the logs the session holds: finished logs are
+-- indexed by creation order (finished) and by when they expire (expiry).
+local function open_log(e, stream, now_s, cap)
+  local hk, fk, xk = log_keys(e)
+  local logs = P .. 'log:' .. e .. ':'
+  local function drop(s)
+    redis.call('DEL', logs .. s)
+    redis.call('ZREM', fk, s)
+    redis.call('ZREM', xk, s)
+    return redis.call('HDEL', hk, s)
+  end
+  for _, s in ipairs(redis.call('ZRANGEBYSCORE', xk, '-inf', now_s)) do drop(s) end
+  local count = redis.call('HLEN', hk) - redis.call('HEXISTS', hk, '#')
+  while count >= cap do
+    local oldest = redis.call('ZRANGE', fk, 0, 0)[1]
+    if oldest == nil then break end  -- unfinished logs are never dropped
+    count = count - drop(oldest)
+  end
+  if redis.call('HEXISTS', hk, stream) == 0 then
+    redis.call('DEL', logs .. stream)
+    redis.call('HSET', hk, stream, pack(redis.call('HINCRBY', hk, '#', 1), 0, false, 'inf'))
+  end
 end
 local function evict(log, now, keep, max_age)
   if redis.call('XLEN', log) > keep then redis.call('XTRIM', log, 'MAXLEN', keep) end
@@ -116,9 +151,10 @@ local e = esc(ARGV[2])
 local key = P .. 'session:' .. e
 redis.call('HSET', key, unpack(ARGV, 5))
 redis.call('ZADD', P .. 'sessions', ARGV[3], ARGV[2])
-for _, k in ipairs({key, P .. 'sessions', P .. 'inflight:' .. e, P .. 'streams:' .. e, P .. 'standalone:' .. e}) do
+for _, k in ipairs({key, P .. 'sessions', P .. 'inflight:' .. e, P .. 'standalone:' .. e}) do
   extend(k, ARGV[4])
 end
+extend_logs(e, ARGV[4])
 return 1
 """,
 )
@@ -153,9 +189,10 @@ if #ARGV > 7 then
   -- cjson writes an empty table as {}; the record's codec wants a JSON list.
   redis.call('HSET', key, 'subscriptions', #list == 0 and '[]' or cjson.encode(list))
 end
-for _, k in ipairs({key, P .. 'sessions', P .. 'inflight:' .. e, P .. 'streams:' .. e, P .. 'standalone:' .. e}) do
+for _, k in ipairs({key, P .. 'sessions', P .. 'inflight:' .. e, P .. 'standalone:' .. e}) do
   extend(k, ARGV[3])
 end
+extend_logs(e, ARGV[3])
 return 1
 """,
 )
@@ -234,9 +271,10 @@ if now - last >= num(ARGV[8]) and now > last then
   for i = 1, #rec, 2 do
     if rec[i] == 'last_seen' then rec[i + 1] = ARGV[3] end
   end
-  for _, kk in ipairs({key, P .. 'sessions', k, P .. 'streams:' .. e, P .. 'standalone:' .. e}) do
+  for _, kk in ipairs({key, P .. 'sessions', k, P .. 'standalone:' .. e}) do
     extend(kk, ARGV[9])
   end
+  extend_logs(e, ARGV[9])
 end
 -- As CLAIM, in fewer calls (this runs for every request): SADD tells a duplicate, and a set that
 -- was empty is a new key (Redis drops empty sets) whose TTL is set here; a set that stays gets
@@ -295,64 +333,37 @@ return 1
 OPEN: Final = _script(
     "OpenStream",
     r"""
-local sid, stream, now, cap = ARGV[2], ARGV[3], num(ARGV[4]), tonumber(ARGV[5])
-local e = esc(sid)
+local e = esc(ARGV[2])
 if redis.call('EXISTS', P .. 'session:' .. e) == 0 then return 0 end
-local hk, logs = P .. 'streams:' .. e, P .. 'log:' .. e .. ':'
-local flat = redis.call('HGETALL', hk)
-local count, top, finished = 0, 0, {}
-for i = 1, #flat, 2 do
-  local o, _, f, x = head(flat[i + 1])
-  if num(x) <= now then
-    redis.call('HDEL', hk, flat[i])
-    redis.call('DEL', logs .. flat[i])
-  else
-    count = count + 1
-    if o > top then top = o end
-    if f then finished[#finished + 1] = {o, flat[i]} end
-  end
-end
-table.sort(finished, function(a, b) return a[1] < b[1] end)
-local j = 1
-while count >= cap and j <= #finished do
-  redis.call('HDEL', hk, finished[j][2])
-  redis.call('DEL', logs .. finished[j][2])
-  count, j = count - 1, j + 1
-end
-if redis.call('HEXISTS', hk, stream) == 0 then
-  redis.call('DEL', logs .. stream)
-  redis.call('HSET', hk, stream, pack(top + 1, 0, false, 'inf'))
-end
-extend(hk, ARGV[6])
+open_log(e, ARGV[3], ARGV[4], tonumber(ARGV[5]))
+extend_logs(e, ARGV[6])
 return 1
 """,
 )
 
 # ARGV: prefix, session id, stream, now, keep, max age, final (0|1), expires if final, log ttl ms,
-# session ttl ms, then the events' data, one or more. Reply: the first event's seq (the others follow
-# it), 0 if no such session (nothing kept). The last event is the final one if final is 1.
+# session ttl ms, max streams ('' for none: the stream is not opened first), then the events' data,
+# one or more. Reply: the first event's seq (the others follow it), 0 if no such session (nothing
+# kept). The last event is the final one if final is 1.
 APPEND: Final = _script(
     "AppendEvents",
     r"""
 local sid, stream, now = ARGV[2], ARGV[3], ARGV[4]
 local e = esc(sid)
 if redis.call('EXISTS', P .. 'session:' .. e) == 0 then return 0 end
-local hk, log = P .. 'streams:' .. e, P .. 'log:' .. e .. ':' .. stream
+if ARGV[11] ~= '' then open_log(e, stream, now, tonumber(ARGV[11])) end
+local hk, fk, xk = log_keys(e)
+local log = P .. 'log:' .. e .. ':' .. stream
 local v = redis.call('HGET', hk, stream)
 local o, s, f, x
 if v then
   o, s, f, x = head(v)
 else
-  o, s, f, x = 0, 0, false, 'inf'
-  for _, w in ipairs(redis.call('HVALS', hk)) do
-    local wo = head(w)
-    if wo > o then o = wo end
-  end
-  o = o + 1
+  o, s, f, x = redis.call('HINCRBY', hk, '#', 1), 0, false, 'inf'
   redis.call('DEL', log)
 end
 local first = s + 1
-for i = 11, #ARGV do
+for i = 12, #ARGV do
   s = s + 1
   if i == #ARGV and ARGV[7] == '1' then
     redis.call('XADD', log, string.format('%d-0', s), 'd', ARGV[i], 't', now, 'f', '1')
@@ -363,8 +374,13 @@ for i = 11, #ARGV do
 end
 evict(log, num(now), tonumber(ARGV[5]), num(ARGV[6]))
 redis.call('HSET', hk, stream, pack(o, s, f, x))
+if ARGV[7] == '1' then
+  -- Indexed for open_log: by creation order, and by expiry unless it never expires.
+  redis.call('ZADD', fk, o, stream)
+  if num(x) == math.huge then redis.call('ZREM', xk, stream) else redis.call('ZADD', xk, x, stream) end
+end
 redis.call('PEXPIRE', log, ARGV[9])
-extend(hk, ARGV[10])
+extend_logs(e, ARGV[10])
 return first
 """,
 )

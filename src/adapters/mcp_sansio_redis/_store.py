@@ -275,7 +275,9 @@ class RedisStore:
     async def _append(self, command: AppendEvent) -> int:
         c = command
         return await self._append_many(
-            AppendEvents(c.session_id, c.stream, (c.data,), c.now, c.keep, c.max_age, c.final, c.finished_age)
+            AppendEvents(
+                c.session_id, c.stream, (c.data,), c.now, c.keep, c.max_age, c.final, c.finished_age, c.max_streams
+            )
         )
 
     async def _append_many(self, command: AppendEvents) -> int:
@@ -295,6 +297,7 @@ class RedisStore:
             expires,
             log_ttl,
             self._session_ttl(),
+            "" if command.max_streams is None else command.max_streams,
             *command.data,
         )
         seq: int = _expect(await _lua.APPEND(self.client, (), args), int, "AppendEvents")
