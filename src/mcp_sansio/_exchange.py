@@ -27,6 +27,7 @@ from ._jsonrpc import ErrorResponse, Notification, Request, RequestId, Response,
 from ._mrtr import CAPABILITY_FOR, InputRequest, InputRequired, RequestState, missing_capability
 from ._peer import Peer
 from ._results import ToolError, chunk_blocks, tool_error_result
+from ._results import text as text_block
 from ._session import LOG_LEVELS
 from ._sse import format_event_id, frame_event
 from ._state import EXCHANGE_TRANSITIONS, ExchangeEvent, ExchangeState, transition
@@ -90,6 +91,7 @@ class Exchange:
         "_open",
         "_outgoing",
         "_progress",
+        "_progress_head",
         "_request_state",
         "_seq",
         "_since_disconnect",
@@ -133,6 +135,7 @@ class Exchange:
         self._answers: list[Response | ErrorResponse] = []
         self._status = 200
         self._progress: dict[str, float] = {}
+        self._progress_head: dict[str, bytes] = {}
         self._chunks: dict[str, list[dict[str, Any]]] = {}
         self._outgoing = 0
         self._seq = 0
@@ -211,25 +214,30 @@ class Exchange:
         if self._collected is not None and not final:
             self._collected.append(data)  # appended with the others of chunks(), numbered then
             return []
+        config, stream = self.config, self.stream
         seq: int = yield AppendEvent(
             self.session_id,
-            self.stream,
+            stream,
             data,
             self._now(),
-            self.config.max_events_per_stream,
-            self.config.max_event_age,
+            config.max_events_per_stream,
+            config.max_event_age,
             final,
-            self.config.finished_stream_age,
+            config.finished_stream_age,
         )
         return self._appended(data, seq, final)
 
     def _appended(self, data: bytes, seq: int, final: bool) -> list[Output]:
         """The outputs of event ``seq`` once it is in the log."""
-        assert self.session_id is not None
-        frame = frame_event(data, event_id=format_event_id(self.stream, seq))
-        out: list[Output] = [SendEvent(self.session_id, self.stream, seq, frame)]
+        session_id, stream = self.session_id, self.stream
+        assert session_id is not None
+        if b"\n" in data or b"\r" in data:
+            frame = frame_event(data, event_id=format_event_id(stream, seq))
+        else:  # every event's data is compact JSON: frame_event's own fast path, without the calls
+            frame = b"id: %b-%d\nevent: message\ndata: %b\n\n" % (stream.encode(), seq, data)
+        out: list[Output] = [SendEvent(session_id, stream, seq, frame)]
         if final:
-            out.append(EndStream(self.session_id, self.stream, seq))
+            out.append(EndStream(session_id, stream, seq))
             return out
         budget = self.config.sse_close_after_events
         if budget is not None and self._resumable():
@@ -237,7 +245,7 @@ class Exchange:
             if self._since_disconnect >= budget:
                 # Stream polling (SEP-1699): the client reconnects with Last-Event-ID.
                 self._since_disconnect = 0
-                out.append(DisconnectStream(self.session_id, self.stream))
+                out.append(DisconnectStream(session_id, stream))
         return out
 
     def _send(self, request_id: RequestId, message: Notification | Request) -> Plan[list[Output]]:
@@ -378,25 +386,34 @@ class Exchange:
 
     def chunk(self, call: Call, value: Any) -> Plan[list[Output]]:
         """One chunk yielded by a streaming tool: its own event, now; kept for the final result."""
-        blocks = chunk_blocks(value)
         key = request_key(call.request_id)
-        chunks = self._chunks.setdefault(key, [])
-        chunks.extend(blocks)
+        chunks = self._chunks.get(key)
+        if chunks is None:
+            chunks = self._chunks[key] = []
         # Only the first chunk starts the stream: no generator per later chunk.
         out = (yield from self.start_stream()) if self.state is ExchangeState.PENDING else []
         if type(value) is str and call.progress_token is not None and key in self._open:
             # The hot path of a text-streaming tool: the same bytes the general path below
             # builds, without building and encoding the notification's dicts.
+            blocks = [text_block(value)]
+            chunks += blocks
             count = len(chunks)
             last = self._progress.get(key)
             if last is None or count > last:
                 self._progress[key] = count
+                head = self._progress_head.get(key)
+                if head is None:  # the part every progress event of this request starts with
+                    head = self._progress_head[key] = b"".join(
+                        (
+                            b'{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":',
+                            dumps(call.progress_token),
+                            b',"progress":',
+                        )
+                    )
                 text = dumps(value)
                 encoded = b"".join(
                     (
-                        b'{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":',
-                        dumps(call.progress_token),
-                        b',"progress":',
+                        head,
                         str(count).encode(),
                         b',"message":',
                         text,
@@ -409,6 +426,9 @@ class Exchange:
                 )
                 out += yield from self._append(encoded, final=False)
                 return out
+        else:
+            blocks = chunk_blocks(value)
+            chunks.extend(blocks)
         before = len(chunks) - len(blocks)  # one progress step per block: a list yields several
         for index, block in enumerate(blocks, start=1):
             label = block.get("text") if block.get("type") == "text" else None
@@ -552,6 +572,7 @@ class Exchange:
         key = request_key(request_id)
         self._open.pop(key, None)
         self._progress.pop(key, None)
+        self._progress_head.pop(key, None)
         self._chunks.pop(key, None)
         if self.session_id is not None:
             yield ReleaseRequest(self.session_id, key)
@@ -601,6 +622,7 @@ class Exchange:
         if request is None:
             raise LocalProtocolError(f"request {answer.id!r} already has its response (or is not in this exchange)")
         self._progress.pop(key, None)
+        self._progress_head.pop(key, None)
         if self.peer.stateless and isinstance(answer, Response):
             answer = Response(answer.id, self._envelope(request.method, answer.result))
         if self.session_id is not None:

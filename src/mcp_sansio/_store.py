@@ -607,7 +607,9 @@ class MemoryStore:
     ) -> int:
         if session_id not in self._sessions or not entries:
             return 0  # its session ended: keeping the event would recreate what DELETE removed
-        logs = self._logs.setdefault(session_id, {})
+        logs = self._logs.get(session_id)
+        if logs is None:  # not setdefault: that builds a dict on every append
+            logs = self._logs[session_id] = {}
         log = logs.get(stream)
         if log is None:
             log = logs[stream] = _Log()

@@ -192,6 +192,18 @@ def test_progress_needs_a_token_and_must_increase(harness: Harness) -> None:
         harness.run(run.exchange.progress(run.call, 1, 10, "again"))
 
 
+
+def test_a_text_chunk_behind_a_larger_progress_step_is_refused_and_kept(harness: Harness) -> None:
+    # The text fast path numbers chunks by count; a handler that already reported a larger
+    # step gets the general path's refusal, and the chunk still counts for the final result.
+    session = harness.initialize()
+    run = run_handler(harness.post(call("count", {"n": 2}, token=7), session))
+    harness.run(run.exchange.progress(run.call, 5, None, None))
+    with pytest.raises(LocalProtocolError, match="progress"):
+        harness.run(run.exchange.chunk(run.call, "a"))
+    final = events(harness.run(run.exchange.complete(run.call, None)))
+    assert final[-1]["result"]["content"] == [{"type": "text", "text": "a"}]
+
 def test_a_streaming_call_completed_with_a_value_is_a_local_error(harness: Harness) -> None:
     session = harness.initialize()
     run = run_handler(harness.post(call("count", {"n": 1}), session))
