@@ -6,6 +6,7 @@ Usage::
     python -m benchmarks.profile h11           # h11 on asyncio under wrk (tools/call JSON, 32 connections)
     python -m benchmarks.profile h11 --backend trio --tool echo_logged --answer sse
     python -m benchmarks.profile h11 --redis-url redis://127.0.0.1:6379/0 --connections 1
+    python -m benchmarks.profile h11-protocol  # h11's own share: one request/response cycle, no sockets
 
 Each prints the CPU time per request without the profiler (what the speed figures
 rest on), then cProfile's top functions by own time, divided by the number of
@@ -68,6 +69,45 @@ def _core(limit: int) -> None:
     events_per_second(events, 60.0)
     print(f"\ncore SSE events: {(time.process_time() - start) / events * 1e6:.2f} µs CPU per event")
     print("\n".join(_profile(lambda: events_per_second(events, 60.0), events, limit)))
+
+
+# What wrk sends for a tools/call (benchmarks/tools_call.lua) and what the h11 server answers.
+_REQUEST_HEAD = (
+    b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nContent-Type: application/json\r\n"
+    b"Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-11-25\r\n"
+    b"Mcp-Session-Id: Qm9ndXMtc2Vzc2lvbi1pZC1mb3ItYmVuY2g\r\nContent-Length: %d\r\n\r\n"
+)
+_REQUEST_BODY = b'{"jsonrpc":"2.0","id":"1-1","method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}'
+_RESPONSE_BODY = b'{"jsonrpc":"2.0","id":"1-1","result":{"content":[{"type":"text","text":"hi"}]}}'
+
+
+def h11_cycle_seconds(cycles: int) -> float:
+    """CPU seconds h11 spends per tools/call on the server side: parse the request, write the JSON answer."""
+    import h11
+
+    request = _REQUEST_HEAD % len(_REQUEST_BODY) + _REQUEST_BODY
+    headers = [
+        ("content-type", "application/json"),
+        ("mcp-session-id", "Qm9ndXMtc2Vzc2lvbi1pZC1mb3ItYmVuY2g"),
+        ("content-length", str(len(_RESPONSE_BODY))),
+    ]
+    connection = h11.Connection(h11.SERVER)
+    start = time.process_time()
+    for _ in range(cycles):
+        connection.receive_data(request)
+        while not isinstance(connection.next_event(), h11.EndOfMessage):
+            pass
+        connection.send(h11.Response(status_code=200, headers=headers))
+        connection.send(h11.Data(data=_RESPONSE_BODY))
+        connection.send(h11.EndOfMessage())
+        connection.start_next_cycle()
+    return (time.process_time() - start) / cycles
+
+
+def _h11_protocol(limit: int) -> None:
+    per = min(h11_cycle_seconds(20_000) for _ in range(3))
+    print(f"h11 alone, one tools/call request parsed and its JSON answer written: {per * 1e6:.1f} µs CPU")
+    print("\n".join(_profile(lambda: h11_cycle_seconds(20_000), 20_000, limit)))
 
 
 def _serve(port: int, backend: str, profile_to: Path | None, redis: list[str]) -> subprocess.Popen[bytes]:
@@ -152,7 +192,7 @@ def _h11_with(args: argparse.Namespace, redis: list[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and print the profile."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile", description=__doc__.split("\n")[0])
-    parser.add_argument("target", choices=["core", "h11"])
+    parser.add_argument("target", choices=["core", "h11", "h11-protocol"])
     parser.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
     parser.add_argument("--tool", default="echo")
     parser.add_argument("--answer", default="json", choices=["json", "sse"])
@@ -164,6 +204,8 @@ def main(argv: list[str] | None = None) -> None:
     os.chdir(ROOT)
     if args.target == "core":
         _core(args.top)
+    elif args.target == "h11-protocol":
+        _h11_protocol(args.top)
     else:
         _h11(args)
 
