@@ -29,7 +29,7 @@ from ._peer import Peer
 from ._results import ToolError, chunk_blocks, tool_error_result
 from ._results import text as text_block
 from ._session import LOG_LEVELS
-from ._sse import format_event_id, frame_event
+from ._sse import format_event_id, frame_event, frame_log_event
 from ._state import EXCHANGE_TRANSITIONS, ExchangeEvent, ExchangeState, transition
 from ._stateless_rules import CACHEABLE_METHODS, META_SERVER_INFO
 from ._store import AppendEvent, AppendEvents, OpenStream, Plan, ReleaseRequest
@@ -203,7 +203,8 @@ class Exchange:
         headers = sse_headers(self.session_id)
         return [StartStream(self.session_id, self.stream, headers, priming, close_after)]
 
-    def _append(self, data: bytes, *, final: bool) -> Plan[list[Output]]:
+    def _append(self, data: bytes, *, final: bool, opens: bool = False) -> Plan[list[Output]]:
+        # opens: the stream's log is not open yet; the append opens it (see AppendEvent.max_streams).
         if self.session_id is None:
             # Stateless streams are not resumable: no log, no event ids.
             self._seq += 1
@@ -224,6 +225,7 @@ class Exchange:
             config.max_event_age,
             final,
             config.finished_stream_age,
+            config.max_streams_per_session if opens else None,
         )
         return self._appended(data, seq, final)
 
@@ -231,10 +233,7 @@ class Exchange:
         """The outputs of event ``seq`` once it is in the log."""
         session_id, stream = self.session_id, self.stream
         assert session_id is not None
-        if b"\n" in data or b"\r" in data:
-            frame = frame_event(data, event_id=format_event_id(stream, seq))
-        else:  # every event's data is compact JSON: frame_event's own fast path, without the calls
-            frame = b"id: %b-%d\nevent: message\ndata: %b\n\n" % (stream.encode(), seq, data)
+        frame = frame_log_event(data, stream, seq)
         out: list[Output] = [SendEvent(session_id, stream, seq, frame)]
         if final:
             out.append(EndStream(session_id, stream, seq))
@@ -261,20 +260,8 @@ class Exchange:
         ):
             # The stream's first event: one store command opens its log and appends the event,
             # and the client sees the priming event only once both are stored, as below.
-            data = dumps(message.to_json())
-            config = self.config
-            seq: int = yield AppendEvent(
-                self.session_id,
-                self.stream,
-                data,
-                self._now(),
-                config.max_events_per_stream,
-                config.max_event_age,
-                False,
-                config.finished_stream_age,
-                config.max_streams_per_session,
-            )
-            return self._started() + self._appended(data, seq, False)
+            out = yield from self._append(dumps(message.to_json()), final=False, opens=True)
+            return self._started() + out
         out = yield from self.start_stream()
         out += yield from self._append(dumps(message.to_json()), final=False)
         return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["EventId", "format_event_id", "parse_event_id", "frame_event", "frame_comment"]
+__all__ = ["EventId", "format_event_id", "parse_event_id", "frame_event", "frame_log_event", "frame_comment"]
 
 _EVENT_ID: Final = re.compile(r"([A-Za-z0-9]{1,64})-(0|[1-9][0-9]{0,17})")
 _LINE_BREAK: Final = re.compile(rb"\r\n|\r|\n")
@@ -31,6 +31,17 @@ def parse_event_id(value: str) -> EventId | None:
     if match is None:
         return None
     return match.group(1), int(match.group(2))
+
+
+def frame_log_event(data: bytes, stream: str, seq: int) -> bytes:
+    """``frame_event(data, event_id=format_event_id(stream, seq))``: event ``seq`` of a stream's log.
+
+    One bytes format for data without line breaks (compact JSON: every logged event),
+    since this runs for every event a stream sends.
+    """
+    if b"\n" in data or b"\r" in data:
+        return frame_event(data, event_id=format_event_id(stream, seq))
+    return b"id: %b-%d\nevent: message\ndata: %b\n\n" % (stream.encode("ascii"), seq, data)
 
 
 def frame_event(data: bytes, *, event_id: str | None = None, retry_ms: int | None = None) -> bytes:

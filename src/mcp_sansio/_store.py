@@ -585,14 +585,14 @@ class MemoryStore:
 
     def _append(self, c: AppendEvent) -> int:
         # Not through an AppendEvents: building one per event cost a tenth of the event.
-        if c.max_streams is not None and c.session_id in self._sessions:
-            self._open_log(c.session_id, c.stream, c.now, c.max_streams)
-        return self._add(c.session_id, c.stream, (c.data,), c.now, c.keep, c.max_age, c.final, c.finished_age)
+        return self._add(
+            c.session_id, c.stream, (c.data,), c.now, c.keep, c.max_age, c.final, c.finished_age, c.max_streams
+        )
 
     def _append_many(self, c: AppendEvents) -> int:
-        if c.max_streams is not None and c.session_id in self._sessions:
-            self._open_log(c.session_id, c.stream, c.now, c.max_streams)
-        return self._add(c.session_id, c.stream, c.data, c.now, c.keep, c.max_age, c.final, c.finished_age)
+        return self._add(
+            c.session_id, c.stream, c.data, c.now, c.keep, c.max_age, c.final, c.finished_age, c.max_streams
+        )
 
     def _add(
         self,
@@ -604,9 +604,12 @@ class MemoryStore:
         max_age: float,
         final: bool,
         finished_age: float,
+        max_streams: int | None,
     ) -> int:
         if session_id not in self._sessions or not entries:
             return 0  # its session ended: keeping the event would recreate what DELETE removed
+        if max_streams is not None:
+            self._open_log(session_id, stream, now, max_streams)
         logs = self._logs.get(session_id)
         if logs is None:  # not setdefault: that builds a dict on every append
             logs = self._logs[session_id] = {}

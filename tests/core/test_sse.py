@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcp_sansio._sse import format_event_id, frame_comment, frame_event, parse_event_id
+from mcp_sansio._sse import format_event_id, frame_comment, frame_event, frame_log_event, parse_event_id
 
 
 def decode_stream(raw: bytes) -> list[dict[str, str]]:
@@ -215,3 +215,12 @@ def test_frame_comment_is_well_formed(text: str) -> None:
     assert frame.endswith(b"\n\n")
     assert b"\r" not in frame
     assert all(line.startswith(b": ") for line in frame[:-2].split(b"\n"))
+
+
+@given(
+    data=st.binary(max_size=64),
+    stream=st.from_regex(r"[A-Za-z0-9]{1,64}", fullmatch=True),
+    seq=st.integers(0, 10**18),
+)
+def test_a_log_event_is_framed_as_frame_event_frames_it(data: bytes, stream: str, seq: int) -> None:
+    assert frame_log_event(data, stream, seq) == frame_event(data, event_id=format_event_id(stream, seq))
