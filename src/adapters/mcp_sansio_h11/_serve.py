@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import sys
@@ -9,12 +10,13 @@ from collections.abc import Callable
 from contextlib import suppress
 
 import anyio
-from anyio.abc import SocketAttribute, SocketStream, TaskStatus
+from anyio.abc import ByteStream, SocketAttribute, TaskStatus
 
 from mcp_sansio import App, Config, ResourceServer, Server, Store
 from mcp_sansio_redis import choose_store, store_in_service
 from mcp_sansio_runtime import AsyncStore, Runtime, TokenVerifier, as_server
 
+from ._asyncio_stream import serve_sockets
 from ._connection import H11Connection, Timeouts
 
 __all__ = ["serve", "serve_in", "run"]
@@ -46,7 +48,7 @@ async def serve_in(
     timeouts = timeouts or Timeouts()
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port, reuse_port=False)
 
-    async def handle(stream: SocketStream) -> None:
+    async def handle(stream: ByteStream) -> None:
         try:
             await H11Connection(stream, runtime, timeouts).run()
         except Exception:  # one connection's failure (a store that stopped answering...) must not stop the server
@@ -56,10 +58,23 @@ async def serve_in(
     actual_port = listener.extra(SocketAttribute.local_port)
     async with listener, runtime.running(), anyio.create_task_group() as connections:
         task_status.started((str(bound[0]), actual_port, runtime))
-        await listener.serve(handle, task_group=connections)
+        if _on_asyncio():
+            # Straight on asyncio transports: anyio's socket streams cost a loop iteration per send.
+            sockets = [one.extra(SocketAttribute.raw_socket) for one in listener.listeners]
+            await serve_sockets(sockets, lambda stream: connections.start_soon(handle, stream))
+        else:
+            await listener.serve(handle, task_group=connections)
 
 
-def _peer(stream: SocketStream) -> str:
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False  # trio
+    return True
+
+
+def _peer(stream: ByteStream) -> str:
     try:
         address = stream.extra(SocketAttribute.remote_address)
     except Exception:  # pragma: no cover - a stream that closed underneath
