@@ -588,6 +588,10 @@ class Server:
             return [ResumeStream(session.id, stream, after, headers, close_after=close_after, claim=claim)]
         claim, after = yield from self._claim_get(session.id)
         yield OpenStream(session.id, STANDALONE_STREAM, self.clock(), self.config.max_streams_per_session)
+        # The cursor is where the last reader stopped; a plain GET asks for no particular event, so it
+        # starts at what the log still holds (replay refuses a start the log has lost events after).
+        kept: LogSlice = yield ReadEvents(session.id, STANDALONE_STREAM, after, self.clock(), self.config.max_event_age)
+        after = min(max(after, kept.first_seq - 1), kept.last_seq)
         priming, close_after = None, None
         if has_priming(session.protocol_version):
             event_id = format_event_id(STANDALONE_STREAM, after)
@@ -625,9 +629,18 @@ class Server:
     def replay(self, session_id: str, stream: str, after: int) -> Plan[tuple[list[Output], bool]]:
         """The events of ``stream`` after ``after``, framed, and whether the stream is finished.
 
-        Called by the adapter for :class:`ResumeStream`, after it subscribed to live events.
+        Called by the adapter for :class:`ResumeStream`, after it subscribed to live events,
+        and to fill a gap in the live events it received. The log may have lost events
+        since the request was checked (a long stream's oldest are evicted as it grows): if
+        it no longer holds every event after ``after``, the outputs are one
+        :class:`SendResponse` instead, the refusal a GET arriving now would get (410
+        Gone), and no event is sent with a hole before it.
         """
         log: LogSlice = yield ReadEvents(session_id, stream, after, self.clock(), self.config.max_event_age)
+        try:
+            self._check_resumable(log, format_event_id(stream, after), after)
+        except RemoteProtocolError as exc:
+            return [error_response(exc)], False
         events: list[Output] = [self.logged_event(session_id, stream, seq, data) for seq, data in log.events]
         return events, log.final
 

@@ -287,6 +287,36 @@ def test_resume_after_eviction_is_410() -> None:
     assert isinstance(resume(harness, session, "s1-3")[0], ResumeStream)
 
 
+
+def test_a_replay_after_events_left_the_log_is_the_410_a_later_get_would_get() -> None:
+    # The GET is checked, then the adapter replays: a long stream may evict events in between.
+    harness = make_harness(demo_app(), Config(max_events_per_stream=3))
+    session = harness.initialize()
+    run = run_handler(harness.post(call("count", {"n": 5}), session))
+    for chunk in "123":
+        harness.run(run.exchange.chunk(run.call, chunk))
+    assert isinstance(resume(harness, session, "s1-0")[0], ResumeStream)  # all three are still there
+    events, final = harness.run(harness.server.replay(session, "s1", 0))
+    assert [e.seq for e in events] == [1, 2, 3] and not final
+    harness.run(run.exchange.chunk(run.call, "4"))  # event 1 leaves the log
+    events, final = harness.run(harness.server.replay(session, "s1", 0))
+    assert len(events) == 1 and isinstance(events[0], SendResponse) and events[0].status == 410 and not final
+    events, _ = harness.run(harness.server.replay(session, "s1", 1))  # from event 1 on, nothing is missing
+    assert [e.seq for e in events] == [2, 3, 4]
+
+
+def test_a_plain_get_starts_at_what_the_standalone_log_still_holds() -> None:
+    # Its cursor names no event the client asked for: evicted messages are skipped, not refused.
+    harness = make_harness(demo_app(), Config(max_events_per_stream=2))
+    session = harness.initialize()
+    for n in range(4):
+        harness.run(harness.server.notify_session(session, "notifications/message", {"level": "info", "data": n}))
+    out = harness.request("GET", None, [("mcp-session-id", session)])
+    start = out[-1]
+    assert isinstance(start, ResumeStream) and start.after == 2  # events 3 and 4 are kept
+    events, _ = harness.run(harness.server.replay(session, start.stream, start.after))
+    assert [e.seq for e in events] == [3, 4]
+
 def test_events_age_out() -> None:
     harness = make_harness(demo_app(), Config(max_event_age=10))
     session = harness.initialize()

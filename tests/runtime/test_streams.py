@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
-from mcp_sansio import MemoryStore, Store
+from mcp_sansio import AppendEvent, Config, MemoryStore, ReadEvents, Store, StoreCommand
+from mcp_sansio._session import STANDALONE_STREAM
 from mcp_sansio_runtime import AsyncStore
 from tests.apps import demo_app
 from tests.conftest import routing_headers, stateless_meta, stateless_request
@@ -200,3 +202,42 @@ async def test_an_open_get_stream_keeps_its_claim_and_frees_it_when_it_ends() ->
         third = h.get_soon(session)
         await third.transport.wait_events(1)
         assert third.transport.head is not None
+
+
+class _EvictingStore(MemoryStore):
+    """Appends ``armed`` to its log just before that log's second read: what a producer does between
+    a GET's check (the first read) and its replay (the second)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed: AppendEvent | None = None
+        self._reads = 0
+
+    def execute(self, command: StoreCommand) -> Any:
+        armed = self.armed
+        if isinstance(command, ReadEvents) and armed is not None and command.stream == armed.stream:
+            self._reads += 1
+            if self._reads == 2:
+                self.armed = None
+                super().execute(armed)
+        return super().execute(command)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_resume_whose_events_left_the_log_after_its_check_is_410_and_frees_the_get_stream() -> None:
+    store = _EvictingStore()
+    async with running(demo_app(), Config(max_events_per_stream=3), store=store) as h:
+        session = await h.initialize()
+        for _ in range(3):
+            store.execute(AppendEvent(session, STANDALONE_STREAM, b"{}", h.now[0], 3, 3600.0))
+        # The GET is checked against a log holding events 1-3; by the replay's read, event 4 evicted 1.
+        store.armed = AppendEvent(session, STANDALONE_STREAM, b"{}", h.now[0], 3, 3600.0)
+        served = await h.serve(build_request("GET", session=session, headers=[("last-event-id", "0-0")]))
+        assert store.armed is None  # the eviction happened where it should
+        assert served.transport.response is not None and served.transport.response.status == 410
+        assert b"no longer retained" in served.transport.response.body
+        # Its claim on the GET stream was released: a plain GET is not told the stream is taken.
+        again = h.get_soon(session)
+        await h.until(lambda: again.transport.head is not None or again.transport.response is not None)
+        assert again.transport.head is not None
+        again.transport.disconnect()

@@ -196,7 +196,8 @@ class _Protocol(asyncio.Protocol):
 async def serve_sockets(sockets: list[Any], accepted: Callable[[AsyncioStream], object]) -> None:
     """Accept connections on listening ``sockets`` until cancelled, calling ``accepted`` with each one's stream."""
     loop = asyncio.get_running_loop()
-    servers = [await loop.create_server(lambda: _Protocol(accepted), sock=sock) for sock in sockets]
+    # backlog as anyio's listener has it: create_server would listen() again with 100
+    servers = [await loop.create_server(lambda: _Protocol(accepted), sock=sock, backlog=65536) for sock in sockets]
     try:
         await anyio.sleep_forever()
     finally:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from mcp_sansio import SendEvent, frame_comment
+from mcp_sansio import SendEvent, SendResponse, frame_comment
 
 from ._hub import Reader
 from ._sink import Sink
@@ -117,6 +117,8 @@ class StreamPump:
                 if not batch:
                     return
             batch = await self._fill_gap(reader, batch)
+            if not batch:
+                return  # the log lost the missing events: end here, without a hole (a resume gets 410)
             reader.delivered = batch[-1][0]
             # Everything queued goes out in one write; the stream's final events with its end.
             data = b"".join(data for _, data in batch)
@@ -132,6 +134,11 @@ class StreamPump:
             return batch  # no gap, or a stream without a log (2026-07-28)
         runtime = self._runtime
         events, _final = await runtime.run(runtime.server.replay(session_id, stream, reader.delivered))
+        if any(isinstance(e, SendResponse) for e in events):
+            after = reader.delivered
+            log.warning("stream %r of session %s ends: events after %d left the log", stream, session_id, after)
+            reader.farewell = frame_comment(f"events after {reader.delivered} are no longer retained")
+            return []
         missing = [(e.seq, e.data) for e in events if isinstance(e, SendEvent) and e.seq < batch[0][0]]
         return missing + batch
 

@@ -336,6 +336,10 @@ class Runtime:
                 sink.reader = self._join(output.session_id, output.stream, output.after)
                 replay = self.server.replay(output.session_id, output.stream, output.after)
                 events, sink.replay_final = await self.run(replay)
+                refusals = [e for e in events if isinstance(e, SendResponse)]
+                if refusals:  # the log lost events since the request was checked: 410, as for a later GET
+                    await self._refuse_resume(sink, output, refusals[0])
+                    continue
                 sink.replay = [(e.seq, e.data) for e in events if isinstance(e, SendEvent)]
                 sink.headers, sink.priming, sink.close_after = output.headers, output.priming, output.close_after
                 sink.claim = output.claim
@@ -351,6 +355,16 @@ class Runtime:
                 # The waiter or the handler may be in another process; a session ends everywhere.
                 if shares and (not applied or isinstance(output, SessionClosed)):
                     await self.broker.share(output)
+
+    async def _refuse_resume(self, sink: Sink, resume: ResumeStream, refusal: SendResponse) -> None:
+        reader, sink.reader = sink.reader, None
+        assert reader is not None
+        reader.close()
+        self.broker.unfollow(reader)
+        sink.response = refusal
+        sink.ready.set()
+        # The GET stream's claim was taken for this reader: free it now, not when its lease runs out.
+        await self.run(self.server.stream_detached(resume.session_id, resume.stream, resume.after, resume.claim))
 
     def _join(self, session_id: str | None, stream: str, delivered: int) -> Reader:
         reader = self.hub.join(session_id, stream, delivered)
