@@ -47,7 +47,10 @@ async def stream_numbers(count: int) -> AsyncIterator[str]:
         yield str(number)
 
 
-app = Server(_app, Config(max_sessions=MAX_SESSIONS, validate_loopback=True))
+# A 10,000-chunk stream is 10,001 events: the log keeps them all, so a resume from its first event
+# (the cross-instance row) never meets an evicted one (it would get 410, as it should).
+MAX_EVENTS = 20_000
+app = Server(_app, Config(max_sessions=MAX_SESSIONS, validate_loopback=True, max_events_per_stream=MAX_EVENTS))
 asgi = AsgiApp(app)  # the same core under an ASGI server: uvicorn benchmarks.app:asgi
 
 
