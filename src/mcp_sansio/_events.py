@@ -122,6 +122,10 @@ class ResumeStream:
     ``claim``, on the session's GET stream, names this reader's claim on it: renew it
     with :meth:`Server.renew_claim` while the stream is open (well within
     ``Config.get_stream_lease``) and pass it to :meth:`Server.stream_detached` at the end.
+
+    ``named``: the client named ``after`` (``Last-Event-ID``), so the replay must hold
+    every event after it; a plain GET's ``after`` is where the last reader stopped, and
+    events the log evicted since are skipped (pass it to :meth:`Server.replay`).
     """
 
     session_id: str
@@ -131,6 +135,7 @@ class ResumeStream:
     priming: bytes | None = None
     close_after: float | None = None
     claim: str | None = None
+    named: bool = True
 
 
 @fast_init

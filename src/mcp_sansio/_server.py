@@ -588,16 +588,14 @@ class Server:
             return [ResumeStream(session.id, stream, after, headers, close_after=close_after, claim=claim)]
         claim, after = yield from self._claim_get(session.id)
         yield OpenStream(session.id, STANDALONE_STREAM, self.clock(), self.config.max_streams_per_session)
-        # The cursor is where the last reader stopped; a plain GET asks for no particular event, so it
-        # starts at what the log still holds (replay refuses a start the log has lost events after).
-        kept: LogSlice = yield ReadEvents(session.id, STANDALONE_STREAM, after, self.clock(), self.config.max_event_age)
-        after = min(max(after, kept.first_seq - 1), kept.last_seq)
         priming, close_after = None, None
         if has_priming(session.protocol_version):
             event_id = format_event_id(STANDALONE_STREAM, after)
             priming = frame_event(b"", event_id=event_id, retry_ms=self.config.sse_retry_ms)
             close_after = self.config.sse_close_after_seconds
-        return [ResumeStream(session.id, STANDALONE_STREAM, after, headers, priming, close_after, claim)]
+        # The cursor is where the last reader stopped: a plain GET names no event, so it is not refused
+        # for events the log evicted since (named=False), as a Last-Event-ID resume is.
+        return [ResumeStream(session.id, STANDALONE_STREAM, after, headers, priming, close_after, claim, named=False)]
 
     def _check_resumable(self, log: LogSlice, last_event_id: str, after: int) -> None:
         if not log.known or after > log.last_seq:
@@ -626,21 +624,24 @@ class Server:
         cursor: int | None = yield self._claim_command(session_id, claim)
         return cursor is not None
 
-    def replay(self, session_id: str, stream: str, after: int) -> Plan[tuple[list[Output], bool]]:
+    def replay(
+        self, session_id: str, stream: str, after: int, named: bool = True
+    ) -> Plan[tuple[list[Output], bool]]:
         """The events of ``stream`` after ``after``, framed, and whether the stream is finished.
 
-        Called by the adapter for :class:`ResumeStream`, after it subscribed to live events,
-        and to fill a gap in the live events it received. The log may have lost events
-        since the request was checked (a long stream's oldest are evicted as it grows): if
-        it no longer holds every event after ``after``, the outputs are one
-        :class:`SendResponse` instead, the refusal a GET arriving now would get (410
-        Gone), and no event is sent with a hole before it.
+        Called by the adapter for :class:`ResumeStream` (pass its ``named``), after it
+        subscribed to live events, and to fill a gap in the live events it received. The
+        log may have lost events since the request was checked (a long stream's oldest
+        are evicted as it grows): if it no longer holds every event after a ``named``
+        ``after``, the outputs are one :class:`SendResponse` instead, the refusal a GET
+        arriving now would get (410 Gone), and no event is sent with a hole before it.
         """
         log: LogSlice = yield ReadEvents(session_id, stream, after, self.clock(), self.config.max_event_age)
-        try:
-            self._check_resumable(log, format_event_id(stream, after), after)
-        except RemoteProtocolError as exc:
-            return [error_response(exc)], False
+        if named:
+            try:
+                self._check_resumable(log, format_event_id(stream, after), after)
+            except RemoteProtocolError as exc:
+                return [error_response(exc)], False
         events: list[Output] = [self.logged_event(session_id, stream, seq, data) for seq, data in log.events]
         return events, log.final
 

@@ -287,7 +287,6 @@ def test_resume_after_eviction_is_410() -> None:
     assert isinstance(resume(harness, session, "s1-3")[0], ResumeStream)
 
 
-
 def test_a_replay_after_events_left_the_log_is_the_410_a_later_get_would_get() -> None:
     # The GET is checked, then the adapter replays: a long stream may evict events in between.
     harness = make_harness(demo_app(), Config(max_events_per_stream=3))
@@ -305,17 +304,19 @@ def test_a_replay_after_events_left_the_log_is_the_410_a_later_get_would_get() -
     assert [e.seq for e in events] == [2, 3, 4]
 
 
-def test_a_plain_get_starts_at_what_the_standalone_log_still_holds() -> None:
+def test_a_plain_get_is_not_refused_for_what_the_standalone_log_evicted() -> None:
     # Its cursor names no event the client asked for: evicted messages are skipped, not refused.
     harness = make_harness(demo_app(), Config(max_events_per_stream=2))
     session = harness.initialize()
     for n in range(4):
         harness.run(harness.server.notify_session(session, "notifications/message", {"level": "info", "data": n}))
-    out = harness.request("GET", None, [("mcp-session-id", session)])
-    start = out[-1]
-    assert isinstance(start, ResumeStream) and start.after == 2  # events 3 and 4 are kept
+    start = harness.request("GET", None, [("mcp-session-id", session)])[-1]
+    assert isinstance(start, ResumeStream) and start.after == 0 and not start.named
+    events, _ = harness.run(harness.server.replay(session, start.stream, start.after, start.named))
+    assert [e.seq for e in events] == [3, 4]  # events 3 and 4 are kept
     events, _ = harness.run(harness.server.replay(session, start.stream, start.after))
-    assert [e.seq for e in events] == [3, 4]
+    assert [type(e) for e in events] == [SendResponse]  # a named start would have been refused
+
 
 def test_events_age_out() -> None:
     harness = make_harness(demo_app(), Config(max_event_age=10))

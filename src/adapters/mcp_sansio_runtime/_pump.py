@@ -137,7 +137,7 @@ class StreamPump:
         if any(isinstance(e, SendResponse) for e in events):
             after = reader.delivered
             log.warning("stream %r of session %s ends: events after %d left the log", stream, session_id, after)
-            reader.farewell = frame_comment(f"events after {reader.delivered} are no longer retained")
+            reader.farewell = frame_comment(f"events after {after} are no longer retained")
             return []
         missing = [(e.seq, e.data) for e in events if isinstance(e, SendEvent) and e.seq < batch[0][0]]
         return missing + batch

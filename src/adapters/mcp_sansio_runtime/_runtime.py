@@ -334,7 +334,7 @@ class Runtime:
             elif isinstance(output, ResumeStream):
                 # Join the live events first, then read the log: nothing published between is lost.
                 sink.reader = self._join(output.session_id, output.stream, output.after)
-                replay = self.server.replay(output.session_id, output.stream, output.after)
+                replay = self.server.replay(output.session_id, output.stream, output.after, output.named)
                 events, sink.replay_final = await self.run(replay)
                 refusals = [e for e in events if isinstance(e, SendResponse)]
                 if refusals:  # the log lost events since the request was checked: 410, as for a later GET
