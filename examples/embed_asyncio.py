@@ -208,7 +208,12 @@ class Embedded:
                 self._answer(answer, self._join(out.session_id, out.stream, 0, out))
             elif isinstance(out, ResumeStream):  # subscribe first, then replay: nothing falls in between
                 reader = self._join(out.session_id, out.stream, out.after, out)
-                events, final = self.run(self.server.replay(out.session_id, out.stream, out.after))
+                events, final = self.run(self.server.replay(out.session_id, out.stream, out.after, out.named))
+                refusals = [e for e in events if isinstance(e, SendResponse)]
+                if refusals:  # the log lost events since the GET was checked: answer the 410 instead
+                    self._detach(reader)
+                    self._answer(answer, refusals[0])
+                    continue
                 replayed = [e for e in events if isinstance(e, SendEvent)]
                 reader.first += b"".join(e.data for e in replayed)
                 reader.delivered = replayed[-1].seq if replayed else out.after
@@ -402,6 +407,8 @@ class Embedded:
                             # Producers released together may publish out of order: fill the gap from the log.
                             replay = self.server.replay(reader.session_id, reader.stream, reader.delivered)
                             events, _ = self.run(replay)
+                            if any(isinstance(e, SendResponse) for e in events):
+                                break  # the log lost them: end here, without a hole (the resume gets 410)
                             data = b"".join(e.data for e in events if isinstance(e, SendEvent) and e.seq <= seq)
                         await write_chunk(writer, data)
                         reader.delivered = seq

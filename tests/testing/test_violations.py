@@ -254,8 +254,11 @@ def _resumed(m: ProtocolMachine) -> None:
 @pytest.mark.parametrize(
     ("server", "problem"),
     [
-        (lambda s: lambda sid, stream, after: _replay(s, sid, "other", after), "another stream or session"),
-        (lambda s: lambda sid, stream, after: _replay(s, sid, stream, after, final=False), "finished=False"),
+        (lambda s: lambda sid, stream, after, named=True: _replay(s, sid, "other", after), "another stream or session"),
+        (
+            lambda s: lambda sid, stream, after, named=True: _replay(s, sid, stream, after, final=False),
+            "finished=False",
+        ),
     ],
 )
 def test_replays_are_checked(server: Callable[[Server], Any], problem: str) -> None:

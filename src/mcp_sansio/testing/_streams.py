@@ -166,7 +166,7 @@ class Streams(Accounting):
         log = self.log_for(resume.session_id, resume.stream)
         if session is None or log is None:
             self.violation(f"#{conn.number} resumed stream {resume.stream} of {resume.session_id}, unknown to it")
-        events, final = self.run(self.server.replay(resume.session_id, resume.stream, resume.after))
+        events, final = self.run(self.server.replay(resume.session_id, resume.stream, resume.after, resume.named))
         got = [(e.seq, e.data) for e in events if isinstance(e, SendEvent)]
         for _, frame in got:
             self.transcript.event(conn.number, log.where, frame)
