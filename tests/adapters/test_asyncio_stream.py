@@ -95,6 +95,10 @@ async def test_a_reset_connection_breaks_the_stream(pair: tuple[AsyncioStream, s
 
 async def test_a_closed_stream_refuses_both_ways(pair: tuple[AsyncioStream, socket.socket]) -> None:
     stream, client = pair
+    client.sendall(b"unread")
+    with anyio.fail_after(5):
+        while not stream._chunks:  # the bytes are buffered in the stream, not yet received
+            await anyio.sleep(0.001)
     await stream.aclose()
     with pytest.raises(anyio.ClosedResourceError):
         await stream.receive()

@@ -101,15 +101,17 @@ class AsyncioStream(ByteStream):
             anyio.BrokenResourceError: The connection broke.
             anyio.ClosedResourceError: This stream was closed.
         """
+        if self._closed:  # even with bytes buffered, as anyio's streams do
+            raise anyio.ClosedResourceError
         while not self._chunks:
-            if self._closed:
-                raise anyio.ClosedResourceError
             if self._lost is not None:
                 raise anyio.BrokenResourceError from self._lost
             if self._at_eof:
                 raise anyio.EndOfStream
             self._readable = self._loop.create_future()
             await self._readable
+            if self._closed:
+                raise anyio.ClosedResourceError
         chunk = self._chunks.popleft()
         if len(chunk) > max_bytes:
             chunk, rest = chunk[:max_bytes], chunk[max_bytes:]
